@@ -268,10 +268,30 @@ def check_same_size(a: np.ndarray, b: np.ndarray, name_a: str = "ir", name_b: st
         )
 
 
+class SourcedImage(np.ndarray):
+    """A float32 image array that remembers the file it was read from (``source_path``).
+
+    Fusion methods whose official pipeline decodes files in a library-specific way (e.g. OpenCV's
+    direct JPEG-to-gray decode) use it to re-read the file exactly; elsewhere it is a plain ndarray.
+    """
+
+    source_path: "str | None"
+
+    def __new__(cls, arr: np.ndarray, source_path: "str | None" = None) -> "SourcedImage":
+        obj = np.asarray(arr).view(cls)
+        obj.source_path = source_path
+        return obj
+
+    def __array_finalize__(self, obj: object) -> None:
+        # Derived arrays (slices, arithmetic) no longer hold the file's pixels: forget the path.
+        self.source_path = None
+
+
 def load_image(x: "PathLike | np.ndarray", name: str = "image") -> np.ndarray:
-    """Return ``x`` as a validated float32 image: read it when it is a path, validate it when an array."""
+    """Return ``x`` as a validated float32 image: read it when it is a path (as a :class:`SourcedImage`),
+    validate it when an array."""
     if isinstance(x, (str, os.PathLike)):
-        return imread(x)
+        return SourcedImage(imread(x), str(x))
     return as_image(x, name=name)
 
 

@@ -8,7 +8,12 @@ validation, size check and colour handling once, for every method:
 * ``color = "native"``: ``_fuse`` receives the visible image as given (``HxW`` or ``HxWx3``) and handles
   colour itself (methods whose official pipeline colourises in its own way, e.g. with PIL's integer
   YCbCr, declare this to reproduce that exactly).
+* ``color = "per_channel"``: a colour visible image is fused channel by channel with the IR image
+  (``_fuse(ir, vi[..., k])`` for k = R, G, B), as VIFB runs most classical methods.
 * ``color = "gray"``: the output is always gray (``HxW``); a colour visible image is reduced to Y.
+
+Paths given to :meth:`FusionMethod.fuse` are read by :meth:`FusionMethod.read`, which a method may
+override to read files exactly as its official pipeline does (e.g. OpenCV's direct JPEG-to-gray decode).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ class FusionMethod(ABC):
     display_name: ClassVar[str] = ""
     family: ClassVar[str] = ""
     paper: ClassVar[str] = ""
-    color: ClassVar[Literal["luma", "native", "gray"]] = "luma"
+    color: ClassVar[Literal["luma", "native", "per_channel", "gray"]] = "luma"
     needs_weights: ClassVar[bool] = False
     #: True when the output at a pixel depends on global image statistics (min-max stretch, per-image
     #: normalisation), so tiled inference differs from whole-image inference.
@@ -51,13 +56,17 @@ class FusionMethod(ABC):
         ``ir`` and ``vi`` are arrays (uint8, uint16 or float in [0, 1]; ``HxW`` or ``HxWx3``) or paths.
         A colour IR image is reduced to its luminance (BT.601 Y).
         """
-        ir_a = load_image(ir, name=str(ir) if not isinstance(ir, np.ndarray) else "ir")
-        vi_a = load_image(vi, name=str(vi) if not isinstance(vi, np.ndarray) else "vi")
+        ir_a = self.read(ir, "ir")
+        vi_a = self.read(vi, "vi")
         check_same_size(ir_a, vi_a, _label(ir, "ir"), _label(vi, "vi"))
+        if self.color == "native":
+            # Arrays read from files keep their path (SourcedImage) so the method can decode as its
+            # official pipeline does; a colour IR image is the method's to convert.
+            return np.clip(np.asarray(self._fuse(ir_a, vi_a), dtype=np.float32), 0.0, 1.0)
         if ir_a.ndim == 3:
             ir_a = rgb_to_ycbcr(ir_a)[..., 0]
-        if self.color == "native":
-            out = self._fuse(ir_a, vi_a)
+        if self.color == "per_channel" and vi_a.ndim == 3:
+            out = np.stack([self._fuse(ir_a, np.ascontiguousarray(vi_a[..., k])) for k in range(3)], axis=2)
         elif vi_a.ndim == 3:
             y = rgb_to_ycbcr(vi_a)[..., 0]
             fy = self._fuse(ir_a, np.clip(y, 0.0, 1.0))
@@ -67,6 +76,10 @@ class FusionMethod(ABC):
         return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
 
     __call__ = fuse
+
+    def read(self, x: "PathLike | np.ndarray", role: str) -> np.ndarray:
+        """Read a path (``ivif.io.imread``, mode ``auto``) or validate an array; ``role`` is ``ir``/``vi``."""
+        return load_image(x, name=_label(x, role))
 
     @abstractmethod
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
