@@ -198,11 +198,12 @@ def imresize_matlab(
 
 
 # ------------------------------------------------------------------------------------------- misc
-def medfilt2_3x3(img_u8: np.ndarray) -> np.ndarray:
-    """MATLAB ``medfilt2(I, [3 3])`` (zero padding) of 8-bit data; returns float64 levels 0..255."""
-    a = np.asarray(img_u8)
-    if a.dtype != np.uint8:
-        a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+def medfilt2_3x3(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``medfilt2(I, [3 3])`` (zero padding); ``img`` on any scale, returns float64.
+
+    Exact for 8-bit levels (float32 holds them exactly, and OpenCV's 3x3 median is a sorting network).
+    """
+    a = np.asarray(img, dtype=np.float32)
     p = np.pad(a, 1, mode="constant")
     return cv2.medianBlur(p, 3)[1:-1, 1:-1].astype(np.float64)
 
