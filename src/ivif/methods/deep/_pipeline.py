@@ -115,3 +115,44 @@ def is_colour(x: object) -> bool:
     """True when the visible input has three distinct channels (a real colour image)."""
     a = read_rgb_u8(x)
     return not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2]))
+
+
+def load_tf_weights(path: "str | os.PathLike") -> dict:
+    """TF variable name -> numpy array of a TF1 checkpoint: the ``.npz`` conversion, or (when
+    ``ivif.methods.tf_checkpoint`` is available) the original ``*.index`` + ``.data-*`` files."""
+    try:
+        from ..tf_checkpoint import load_tf_variables
+    except ImportError:
+        from ..weights import load_npz
+
+        return load_npz(path)
+    return load_tf_variables(path)
+
+
+def assign_tf_variables(module: "object", variables: dict, table: dict, source: object = "") -> None:
+    """Copy TF variables into a torch module by an explicit ``{torch parameter name: TF name}`` table.
+
+    Conv kernels (4-D, HWIO in TF) are transposed to torch's OIHW; every other array is copied as is.
+    Raises :class:`~ivif.errors.WeightsError` naming ``source`` when a variable is missing or its shape
+    does not fit, and when the table leaves a torch parameter or buffer without a value.
+    """
+    import torch
+
+    from ...errors import WeightsError
+
+    state = module.state_dict()  # type: ignore[attr-defined]
+    missing = sorted(set(state) - set(table))
+    if missing:
+        raise WeightsError(f"{source}: no TF variable mapped to {', '.join(missing)}")
+    new = {}
+    for name, tf_name in table.items():
+        if tf_name not in variables:
+            raise WeightsError(f"{source}: TF variable {tf_name!r} not found; is this the right checkpoint?")
+        a = np.asarray(variables[tf_name], dtype=np.float32)
+        if a.ndim == 4:
+            a = a.transpose(3, 2, 0, 1)
+        if tuple(a.shape) != tuple(state[name].shape):
+            raise WeightsError(f"{source}: TF variable {tf_name!r} has shape {a.shape}, expected "
+                               f"{tuple(state[name].shape)} for {name}")
+        new[name] = torch.from_numpy(np.ascontiguousarray(a))
+    module.load_state_dict(new)  # type: ignore[attr-defined]
