@@ -13,6 +13,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
+from ._common import matlab_uint8
 
 # (row offset, column offset, 1 / distance^2) of the 8 neighbours
 _NEIGHBOURS = tuple((dy, dx, 1.0 / (dy * dy + dx * dx)) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
@@ -54,11 +55,6 @@ def kl_detail_weights(d1: np.ndarray, d2: np.ndarray) -> tuple[float, float]:
     return float(v[0]), float(v[1])
 
 
-def matlab_uint8(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``uint8(x)`` for x on the 0..255 scale, returned as float32 in [0, 1]: round half away, saturate."""
-    return (np.clip(np.floor(x + 0.5), 0.0, 255.0) / 255.0).astype(np.float32)
-
-
 @METHODS.register("adf", aliases=("ADF",), tags=("classical", "filtering"),
                   paper="D. P. Bavirisetti, R. Dhuli, Fusion of infrared and visible sensor images based on "
                         "anisotropic diffusion and Karhunen-Loeve transform, IEEE Sensors J. 16(1):203-209, 2016")
@@ -80,5 +76,5 @@ class ADF(FusionMethod):
             a2 = anisotropic_diffusion(i2)
             d2 = i2 - a2
             w1, w2 = kl_detail_weights(d1, d2)
-            out.append(matlab_uint8(w1 * d1 + w2 * d2 + 0.5 * a1 + 0.5 * a2))
+            out.append(matlab_uint8(w1 * d1 + w2 * d2 + 0.5 * a1 + 0.5 * a2) / 255.0)
         return out[0] if vi.ndim == 2 else np.stack(out, axis=2)

@@ -13,12 +13,8 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from .adf import kl_detail_weights, matlab_uint8
-
-
-def _matlab_round(x: np.ndarray) -> np.ndarray:
-    # MATLAB's uint8 conversion on non-negative data: round half away from zero, saturate at 0..255
-    return np.clip(np.floor(x + 0.5), 0.0, 255.0)
+from ._common import matlab_uint8
+from .adf import kl_detail_weights
 
 
 def fourth_order_pde(im: np.ndarray, n_iter: int = 15, dt: float = 0.9, k: float = 4.0) -> np.ndarray:
@@ -33,7 +29,7 @@ def fourth_order_pde(im: np.ndarray, n_iter: int = 15, dt: float = 0.9, k: float
         c = 1.0 / (1.0 + (np.sqrt(uxx * uxx + uyy * uyy) / k) ** 2)
         div = np.gradient(np.gradient(c * uxx, axis=1), axis=1) + np.gradient(np.gradient(c * uyy, axis=0), axis=0)
         u = u - dt * div
-    return _matlab_round(u)
+    return matlab_uint8(u)
 
 
 @METHODS.register("fpde", aliases=("FPDE",), tags=("classical", "filtering"),
@@ -50,7 +46,7 @@ class FPDE(FusionMethod):
         i1 = ir.astype(np.float64) * 255.0
         a1 = fourth_order_pde(i1)
         d1 = i1 - a1
-        half1 = _matlab_round(0.5 * a1)  # uint8 * 0.5 stays uint8 in MATLAB
+        half1 = matlab_uint8(0.5 * a1)  # uint8 * 0.5 stays uint8 in MATLAB (rounded)
         chans = [vi] if vi.ndim == 2 else [vi[..., k] for k in range(3)]
         out = []
         for c in chans:
@@ -58,6 +54,6 @@ class FPDE(FusionMethod):
             a2 = fourth_order_pde(i2)
             d2 = i2 - a2
             w1, w2 = kl_detail_weights(d1, d2)
-            base = np.minimum(half1 + _matlab_round(0.5 * a2), 255.0)  # saturating uint8 addition
-            out.append(matlab_uint8(w1 * d1 + w2 * d2 + base))
+            base = np.minimum(half1 + matlab_uint8(0.5 * a2), 255.0)  # saturating uint8 addition
+            out.append(matlab_uint8(w1 * d1 + w2 * d2 + base) / 255.0)
         return out[0] if vi.ndim == 2 else np.stack(out, axis=2)
