@@ -11,6 +11,7 @@ Engineers may APPEND functions here; do not edit or reorder existing ones (other
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import cv2
@@ -113,40 +114,70 @@ def box_sum(img: np.ndarray, r: int) -> np.ndarray:
     return cv2.boxFilter(a, cv2.CV_64F, (2 * r + 1, 2 * r + 1), normalize=False, borderType=cv2.BORDER_CONSTANT)
 
 
-def _box_count(h: int, w: int, r: int) -> np.ndarray:
-    # Number of in-image pixels of each clipped window: separable, so an outer product of 1-D counts.
+@functools.lru_cache(maxsize=32)
+def _inv_box_count(h: int, w: int, r: int) -> np.ndarray:
+    # 1 / number of in-image pixels of each clipped window: separable, an outer product of 1-D counts.
     def counts(n: int) -> np.ndarray:
         i = np.arange(n)
         return (np.minimum(i + r, n - 1) - np.maximum(i - r, 0) + 1).astype(np.float64)
 
-    return np.outer(counts(h), counts(w))
+    out = 1.0 / np.outer(counts(h), counts(w))
+    out.flags.writeable = False
+    return out
+
+
+def _box_count(h: int, w: int, r: int) -> np.ndarray:
+    return 1.0 / _inv_box_count(h, w, r)
+
+
+def _inv_n_like(a: np.ndarray, r: int) -> np.ndarray:
+    inv = _inv_box_count(a.shape[0], a.shape[1], r)
+    return inv[..., None] if a.ndim == 3 else inv
 
 
 def box_mean(img: np.ndarray, r: int) -> np.ndarray:
-    """Mean over the ``(2r+1)x(2r+1)`` window clipped at the border (``boxfilter(I, r) ./ N``), float64."""
+    """Mean over the ``(2r+1)x(2r+1)`` window clipped at the border (``boxfilter(I, r) ./ N``), float64.
+
+    ``img`` is ``HxW`` or ``HxWxC`` (channels filtered independently).
+    """
     a = np.asarray(img, dtype=np.float64)
-    return box_sum(a, r) / _box_count(a.shape[0], a.shape[1], r)
+    return box_sum(a, r) * _inv_n_like(a, r)
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:
     """He et al.'s guided filter with a gray guide, as VIFB's ``guidedfilter.m`` (float64).
 
     Args:
-        guide: ``HxW`` guidance image (any scale; ``eps`` is in that scale squared).
-        src: ``HxW`` image to filter.
+        guide: ``HxW`` guidance image (any scale; ``eps`` is in that scale squared), or ``HxWxC`` to filter
+            C independent channel pairs at once (channel k of ``src`` guided by channel k of ``guide``,
+            which is what VIFB's ``guidedfilter_color.m`` does).
+        src: image to filter, same shape as ``guide``.
         r: window radius in pixels (window ``2r+1``).
         eps: regularisation added to the local variance of ``guide``.
     """
     I = np.asarray(guide, dtype=np.float64)
     p = np.asarray(src, dtype=np.float64)
-    inv_n = 1.0 / _box_count(I.shape[0], I.shape[1], r)
-    mean_i = box_sum(I, r) * inv_n
-    mean_p = box_sum(p, r) * inv_n
-    cov_ip = box_sum(I * p, r) * inv_n - mean_i * mean_p
-    var_i = box_sum(I * I, r) * inv_n - mean_i * mean_i
-    a = cov_ip / (var_i + eps)
-    b = mean_p - a * mean_i
-    return box_sum(a, r) * inv_n * I + box_sum(b, r) * inv_n
+    inv_n = _inv_n_like(I, r)
+    mean_i = box_sum(I, r)
+    mean_i *= inv_n
+    mean_p = box_sum(p, r)
+    mean_p *= inv_n
+    a = box_sum(I * p, r)
+    a *= inv_n
+    a -= mean_i * mean_p  # cov(I, p)
+    var_i = box_sum(I * I, r)
+    var_i *= inv_n
+    var_i -= mean_i * mean_i
+    var_i += eps
+    a /= var_i
+    mean_p -= a * mean_i  # b = mean_p - a * mean_I
+    q = box_sum(a, r)
+    q *= inv_n
+    q *= I
+    b = box_sum(mean_p, r)
+    b *= inv_n
+    q += b
+    return q
 
 
 # ------------------------------------------------------------------------------------------- resizing
