@@ -7,8 +7,8 @@ Gray conversion differs between the reference implementations of the field, so i
 
 =========  ===============================================================================================
 ``pil_L``  PIL ``Image.convert('L')``: ``(19595 R + 38470 G + 7471 B + 2**15) >> 16`` on 8-bit values
-``cv2``    OpenCV ``cvtColor(..., RGB2GRAY)``: fixed point ``(4899 R + 9617 G + 1868 B + 2**13) >> 14`` on
-           8-bit values, ``0.299 R + 0.587 G + 0.114 B`` in float otherwise
+``cv2``    OpenCV ``cvtColor(..., RGB2GRAY)`` itself: its fixed-point kernel on 8-bit values (OpenCV 4:
+           ``(4899 R + 9617 G + 1868 B + 2**13) >> 14``), ``0.299 R + 0.587 G + 0.114 B`` on float data
 ``matlab`` MATLAB ``rgb2gray``: ``0.298936021293775 R + 0.587043074451121 G + 0.114020904255103 B``, rounded
            to the nearest 8-bit level (half away from zero) for 8-bit data
 ``y``      Y of BT.601 full-range YCbCr: ``0.299 R + 0.587 G + 0.114 B`` in float, no rounding
@@ -342,10 +342,13 @@ def to_gray(img: np.ndarray, policy: GrayPolicy = "y", _scale: float = 255.0) ->
             return (((19595 * R + 38470 * G + 7471 * B + 32768) >> 16) / 255.0).astype(np.float32)
         return ((299 * r + 587 * g + 114 * b) / 1000.0).astype(np.float32)
     if policy == "cv2":
+        import cv2
+
         if eight:
-            R, G, B = (np.rint(c * 255).astype(np.int64) for c in (r, g, b))
-            return (((4899 * R + 9617 * G + 1868 * B + 8192) >> 14) / 255.0).astype(np.float32)
-        return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
+            # OpenCV's own fixed-point kernel (its coefficients changed between major versions).
+            u8 = np.rint(img * 255.0).astype(np.uint8)
+            return cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255.0)
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
     # matlab rgb2gray
     v = 0.298936021293775 * r + 0.587043074451121 * g + 0.114020904255103 * b
     if eight:

@@ -14,7 +14,7 @@ from typing import Any
 from ..registry import METRICS
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
-_NOT_PROFILES = {"profiles", "builtin", "functional", "evaluate", "alignment"}
+_NOT_PROFILES = {"profiles", "builtin", "functional", "evaluate", "alignment", "batch", "compare"}
 
 
 class Metric:
