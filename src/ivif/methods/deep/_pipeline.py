@@ -10,7 +10,7 @@ path (read as the official script reads it) or an array (uint8, or float32 in [0
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -199,3 +199,46 @@ def resolve_tf_checkpoint(method: "object", npz: str = "default", index: str = "
     if data_key in specs:
         resolve(specs[data_key])
     return resolve(specs[index])
+
+
+# VIF-Benchmark keeps byte-identical copies of the original TF1 checkpoints under one naming scheme.
+_VIFB = "Linfeng-Tang/VIF-Benchmark"
+_VIFB_COMMIT = "23f2e51fc1b084310d998999222ce02dc364b6eb"
+
+
+def tf1_specs(folder: str, stem: str, repo: str, commit: str, upstream: str, license: str, paper: str,
+              npz_sha: str, index_sha: str, data_sha: str) -> dict:
+    """WeightSpecs of a TF1 checkpoint: ``default`` (the ``.npz`` conversion, found locally only),
+    ``index`` and ``index_data`` (the original files, downloadable from VIF-Benchmark, whose copies are
+    byte-identical to ``repo@commit``'s ``upstream`` checkpoint)."""
+    from ..weights import WeightSpec
+
+    src = f"{repo}@{commit} {upstream}"
+    base = f"https://github.com/{_VIFB}/raw/{_VIFB_COMMIT}/Checkpoint/{folder}/{stem}"
+    return {
+        "default": WeightSpec(folder, f"{stem}.npz", base + ".index", npz_sha, license,
+                              src + " (converted: TF variable name -> array)", paper),
+        "index": WeightSpec(folder, f"tf_checkpoint/{stem}.index", base + ".index", index_sha, license,
+                            src, paper),
+        "index_data": WeightSpec(folder, f"tf_checkpoint/{stem}.data-00000-of-00001",
+                                 base + ".data-00000-of-00001", data_sha, license, src, paper),
+    }
+
+
+def gray_minus1_1(x: Any) -> "torch.Tensor":
+    """Official input of the HaoZhang/Tang TF1 scripts: ``scipy.misc.imread(flatten=True, mode='YCbCr')``
+    luminance, ``(x - 127.5) / 127.5`` in float64, fed to the graph as float32; ``1x1xHxW``."""
+    import torch
+
+    g = read_gray(x, "scipy_flatten_ycbcr").astype(np.float64)
+    a = ((g - 127.5) / 127.5).astype(np.float32)
+    return torch.from_numpy(a)[None, None]
+
+
+def stretched_colour(y255: np.ndarray, vi: Any, stretch: bool) -> np.ndarray:
+    """Official save of a fused image on the 0..255 scale: ``scipy.misc.imsave`` min-max stretch
+    (``stretch=True``) or plain rounding with clipping (``stretch=False``), then PIL colourisation
+    with the visible image's Cb/Cr. Returns uint8 ``HxWx3``."""
+    y = np.asarray(y255, dtype=np.float32)
+    u8 = bytescale(y) if stretch else np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    return pil_colourise(u8, vi)

@@ -19,9 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import METHODS
-from ..weights import WeightSpec
-from ._pipeline import (assign_tf_variables, bytescale, load_tf_weights, pil_colourise, read_gray,
-                        resolve_tf_checkpoint)
+from ._pipeline import (assign_tf_variables, gray_minus1_1, load_tf_weights, resolve_tf_checkpoint,
+                        stretched_colour, tf1_specs)
 from ._torch import TorchFusionMethod
 
 PAPER = ("H. Zhang, J. Ma, \"SDNet: A Versatile Squeeze-and-Decomposition Network for Real-Time Image "
@@ -29,9 +28,6 @@ PAPER = ("H. Zhang, J. Ma, \"SDNet: A Versatile Squeeze-and-Decomposition Networ
 
 _REPO = "HaoZhang1018/SDNet"
 _COMMIT = "bf6a2eeed1f723f0fd319b882d2bf38016bf6e55"
-# VIF-Benchmark keeps byte-identical copies of the TF1 checkpoints under one naming scheme.
-_VIFB = "Linfeng-Tang/VIF-Benchmark"
-_VIFB_COMMIT = "23f2e51fc1b084310d998999222ce02dc364b6eb"
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
@@ -81,40 +77,6 @@ def _tf_table() -> dict[str, str]:
     table["fuse.weight"] = "fusion_model/layer5_fuse/w5_fuse"
     table["fuse.bias"] = "fusion_model/layer5_fuse/b5_fuse"
     return table
-
-
-def tf1_specs(folder: str, stem: str, repo: str, commit: str, upstream: str, license: str, paper: str,
-              npz_sha: str, index_sha: str, data_sha: str) -> dict[str, WeightSpec]:
-    """WeightSpecs of a TF1 checkpoint: ``default`` (the ``.npz`` conversion, found locally only),
-    ``index`` and ``index_data`` (the original files, downloadable from VIF-Benchmark, whose copies are
-    byte-identical to ``repo@commit``'s ``upstream`` checkpoint)."""
-    src = f"{repo}@{commit} {upstream}"
-    base = f"https://github.com/{_VIFB}/raw/{_VIFB_COMMIT}/Checkpoint/{folder}/{stem}"
-    return {
-        "default": WeightSpec(folder, f"{stem}.npz", base + ".index", npz_sha, license,
-                              src + " (converted: TF variable name -> array)", paper),
-        "index": WeightSpec(folder, f"tf_checkpoint/{stem}.index", base + ".index", index_sha, license,
-                            src, paper),
-        "index_data": WeightSpec(folder, f"tf_checkpoint/{stem}.data-00000-of-00001",
-                                 base + ".data-00000-of-00001", data_sha, license, src, paper),
-    }
-
-
-def gray_minus1_1(x: Any) -> torch.Tensor:
-    """Official input of the HaoZhang/Tang TF1 scripts: ``scipy.misc.imread(flatten=True, mode='YCbCr')``
-    luminance, ``(x - 127.5) / 127.5`` in float64, fed to the graph as float32; ``1x1xHxW``."""
-    g = read_gray(x, "scipy_flatten_ycbcr").astype(np.float64)
-    a = ((g - 127.5) / 127.5).astype(np.float32)
-    return torch.from_numpy(a)[None, None]
-
-
-def stretched_colour(y255: np.ndarray, vi: Any, stretch: bool) -> np.ndarray:
-    """Official save of a fused image on the 0..255 scale: ``scipy.misc.imsave`` min-max stretch
-    (``stretch=True``) or plain rounding with clipping (``stretch=False``), then PIL colourisation
-    with the visible image's Cb/Cr. Returns uint8 ``HxWx3``."""
-    y = np.asarray(y255, dtype=np.float32)
-    u8 = bytescale(y) if stretch else np.clip(np.rint(y), 0, 255).astype(np.uint8)
-    return pil_colourise(u8, vi)
 
 
 @METHODS.register("sdnet", tags=("deep", "cnn"), paper=PAPER)
