@@ -1,0 +1,172 @@
+"""Shared numerical primitives of the Python reference profiles (``cddfuse``, ``zoo``).
+
+Everything here is vectorised: histograms are ``np.bincount`` on 8-bit levels, 2-D filters are separable
+passes through OpenCV (``cv2.sepFilter2D``, correlation, in the dtype of the input), so that the profile
+modules only spell out each reference's formula, dtype and border handling.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from ..errors import InvalidImageError, SizeMismatchError
+
+Border = Literal["constant", "reflect101", "reflect", "valid"]
+
+_CV_BORDER = {
+    "constant": cv2.BORDER_CONSTANT,  # zero padding ('same' output of a zero-padded conv)
+    "reflect101": cv2.BORDER_REFLECT_101,  # d c b | a b c d | c b a
+    "reflect": cv2.BORDER_REFLECT,  # c b a | a b c d | d c b  (scipy.ndimage 'reflect')
+}
+
+
+# ------------------------------------------------------------------------------------------ filtering
+def sep_correlate(img: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray, border: Border = "constant") -> np.ndarray:
+    """Separable 2-D correlation ``sum_ij k_rows[i] k_cols[j] img[y+i-ci, x+j-cj]`` (no kernel flip).
+
+    Args:
+        img: 2-D float32 or float64 array; the filtering runs in that dtype.
+        k_rows: 1-D kernel applied along axis 0 (odd length, centred at ``len//2``).
+        k_cols: 1-D kernel applied along axis 1 (odd length).
+        border: ``constant`` (zeros outside), ``reflect101``, ``reflect`` (same size output) or ``valid``
+            (only positions where the kernel fits entirely, like ``scipy.signal.convolve2d(mode='valid')``).
+    """
+    dt = img.dtype
+    kr = np.asarray(k_rows, dtype=dt).reshape(-1, 1)
+    kc = np.asarray(k_cols, dtype=dt).reshape(-1, 1)
+    if border == "valid":
+        rr, rc = kr.shape[0] // 2, kc.shape[0] // 2
+        out = cv2.sepFilter2D(img, -1, kc, kr, borderType=cv2.BORDER_CONSTANT)
+        return out[rr : img.shape[0] - rr, rc : img.shape[1] - rc]
+    return cv2.sepFilter2D(img, -1, kc, kr, borderType=_CV_BORDER[border])
+
+
+def correlate2d(img: np.ndarray, kernel: np.ndarray, border: Border = "constant") -> np.ndarray:
+    """Non-separable 2-D correlation (odd kernel, centred), in the dtype of ``img``; see :func:`sep_correlate`."""
+    k = np.asarray(kernel, dtype=img.dtype)
+    if border == "valid":
+        rr, rc = k.shape[0] // 2, k.shape[1] // 2
+        out = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_CONSTANT)
+        return out[rr : img.shape[0] - rr, rc : img.shape[1] - rc]
+    return cv2.filter2D(img, -1, k, borderType=_CV_BORDER[border])
+
+
+def sobel_xy(img: np.ndarray, border: Border = "constant") -> tuple[np.ndarray, np.ndarray]:
+    """Sobel responses ``(right - left, top - bottom)`` with weights (1, 2, 1), same size, in img's dtype.
+
+    These are the correlations with ``[[-1,0,1],[-2,0,2],[-1,0,1]]`` and ``[[1,2,1],[0,0,0],[-1,-2,-1]]``.
+    On integer-valued images every value is an exact integer, so the order of operations does not matter.
+    """
+    smooth = np.array([1.0, 2.0, 1.0])
+    diff = np.array([-1.0, 0.0, 1.0])
+    gx = sep_correlate(img, smooth, diff, border)
+    gy = sep_correlate(img, -diff, smooth, border)
+    return gx, gy
+
+
+# ---------------------------------------------------------------------------------------- histograms
+def level_hist(levels: np.ndarray, n: int = 256) -> np.ndarray:
+    """Counts of each integer level ``0..n-1`` (int64, length ``n``)."""
+    return np.bincount(levels.ravel(), minlength=n)[:n]
+
+
+def joint_hist(a: np.ndarray, b: np.ndarray, n: int = 256) -> np.ndarray:
+    """Joint histogram ``H[i, j] = #{a == i and b == j}`` of two integer level images (int64, ``n x n``)."""
+    idx = a.ravel().astype(np.int64) * n + b.ravel().astype(np.int64)
+    return np.bincount(idx, minlength=n * n)[: n * n].reshape(n, n)
+
+
+def plogp_bits(p: np.ndarray) -> float:
+    """``sum p log2 p`` over the nonzero entries of ``p`` (float64)."""
+    q = p[p > 0]
+    return float(np.sum(q * np.log2(q)))
+
+
+def mutual_information_bits(a: np.ndarray, b: np.ndarray, n: int = 256) -> float:
+    """Mutual information (bits) of two 8-bit level images from their joint histogram: H(a) + H(b) - H(a, b)."""
+    h = joint_hist(a, b, n).astype(np.float64)
+    h /= h.sum()
+    return plogp_bits(h) - plogp_bits(h.sum(axis=0)) - plogp_bits(h.sum(axis=1))
+
+
+def mutual_info_nats(a: np.ndarray, b: np.ndarray, n: int = 256) -> float:
+    """Mutual information in nats with ``sklearn.metrics.mutual_info_score`` semantics (clipped at 0).
+
+    ``a`` and ``b`` are integer labels in ``0..n-1``; the value equals ``mutual_info_score(a, b)``.
+    """
+    c = joint_hist(a, b, n).astype(np.float64)
+    total = c.sum()
+    pi = c.sum(axis=1)
+    pj = c.sum(axis=0)
+    nz = c > 0
+    nij = c[nz]
+    outer = np.outer(pi, pj)[nz]
+    # sum_ij nij/N * log(N nij / (ni nj))
+    mi = nij / total * (np.log(nij) + np.log(total) - np.log(outer))
+    return float(max(np.sum(mi), 0.0))
+
+
+# ------------------------------------------------------------------------------------------ checks
+def check_pair(*imgs: np.ndarray, names: tuple[str, ...] = ("ir", "vi", "fused")) -> None:
+    """Raise :class:`SizeMismatchError` unless all images share height and width."""
+    ref = imgs[0]
+    for im, nm in zip(imgs[1:], names[1:]):
+        if im.shape[:2] != ref.shape[:2]:
+            raise SizeMismatchError(
+                f"{names[0]} is {ref.shape[1]}x{ref.shape[0]} but {nm} is {im.shape[1]}x{im.shape[0]} (WxH); "
+                "metrics need the fused image and both sources at the same size"
+            )
+
+
+def to_levels8(x: np.ndarray, name: str) -> np.ndarray:
+    """An array as 8-bit levels (uint8, ``HxW`` or ``HxWx3``), the way saving it as an 8-bit PNG would.
+
+    uint8 passes through; float arrays must be finite and in [0, 1] and are scaled by 255 and rounded to
+    the nearest level (``np.rint``, as :func:`ivif.io.imwrite`); uint16 is scaled by 255/65535.
+    """
+    from ..io import as_image
+
+    a = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if a.dtype == np.uint8:
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        if a.ndim == 3 and a.shape[2] == 4:
+            a = a[..., :3]
+        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
+            raise InvalidImageError(f"{name}: expected shape HxW or HxWx3, got {tuple(a.shape)}; pass channels last")
+        return a
+    if a.ndim == 3 and a.shape[2] == 4:
+        a = a[..., :3]
+    f = as_image(a, name=name)
+    return np.rint(np.clip(f.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------- Qabf
+def qabf_edges(img: np.ndarray, angle_dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Edge strength and orientation of Xydeas-Petrovic Q^{AB/F} on a float32 image (zero-padded Sobel).
+
+    Strength ``sqrt(gx^2 + gy^2)`` is float32; orientation ``arctan(gy / gx)`` is computed in float32 and
+    stored in ``angle_dtype`` (``pi/2`` where ``gx == 0``) -- the two Python references differ only there.
+    """
+    gx, gy = sobel_xy(img.astype(np.float32), "constant")
+    g = np.sqrt(gx * gx + gy * gy)
+    a = np.full(img.shape, np.pi / 2, dtype=angle_dtype)
+    nz = gx != 0
+    a[nz] = np.arctan(gy[nz] / gx[nz])
+    return g, a
+
+
+def qabf_q(ga: np.ndarray, aa: np.ndarray, gf: np.ndarray, af: np.ndarray) -> np.ndarray:
+    """Per-pixel edge preservation Q^{AF} = Q_g Q_a (dtype follows the inputs, as NumPy promotes them).
+
+    Relative strength is min/max of (gA, gF) with the references' quirk ``G = gF`` where ``gA == gF``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gaf = np.where(ga > gf, gf / ga, np.where(ga == gf, gf, ga / gf))
+    aaf = 1 - np.abs(aa - af) / (np.pi / 2)
+    qg = 0.9994 / (1 + np.exp(-15 * (gaf - 0.5)))
+    qa = 0.9879 / (1 + np.exp(-22 * (aaf - 0.8)))
+    return qg * qa

@@ -1,0 +1,514 @@
+"""The ``zoo`` profile: the IVIF survey's own metric code (RollingPlain/IVIF_ZOO ``Metric/``), 21 metrics.
+
+Reference: https://github.com/RollingPlain/IVIF_ZOO (``Metric/Metric_torch.py``, ``Qabf.py``, ``Nabf.py``,
+``ssim.py``, ``eval_torch.py``), run on CPU. Facts reproduced (code our own, NumPy/OpenCV only):
+
+* Images: ``PIL.Image.open(path).convert('L')``; metrics get float32 levels 0..255 (torch tensors in the
+  reference), int32 levels (MI, NMI) or float32 NumPy arrays (Qabf, SSIM, MS_SSIM).
+* float32 element-wise arithmetic where the reference computes in torch float32 (reductions here are
+  float64 sums rounded to float32, within ~1e-7 of torch's float32 sums); float64 for MI, NMI, Qy, Qcb, Nabf.
+* Quirks kept on purpose: EN adds 1e-7 inside the log and TE 1e-10; CE applies a float32 sigmoid to
+  0..255 levels (saturates at 1 from level 17 on) before a clamped binary cross-entropy; MI/NMI in bits;
+  PSNR = 20 log10(255 / sqrt(MSE)) with MSE on [0, 1] data; VIF builds its Gaussian from
+  ``linspace(-N//2, N//2, N)`` (off-centre) with zero 'same' padding in float32; SSIM/MS_SSIM scale the
+  0..255 data by 255 again while keeping data_range = 255 (effective data range 1 grey level), 11-tap
+  Gaussian, 'valid' filtering, float32; Qy's 7x7 window is a Gaussian row repeated over 7 rows (sums to
+  7); Qabf keeps the G = gF tie quirk; Nabf uses the Kumar (2013) modified artifact measure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImageReadError, MetricError
+from ._pyref import (
+    check_pair,
+    joint_hist,
+    level_hist,
+    mutual_information_bits,
+    qabf_edges,
+    qabf_q,
+    sep_correlate,
+    sobel_xy,
+    to_levels8,
+)
+from .profiles import MetricDef, Profile, register_profile
+
+F32 = np.float32
+
+
+# ------------------------------------------------------------------------------------------- loading
+def load(x: Any, role: str = "image") -> np.ndarray:
+    """Read ``x`` as ``eval_torch.py`` does: ``PIL.Image.open(path).convert('L')`` -> uint8 ``HxW``.
+
+    Arrays (uint8, or float in [0, 1], gray or RGB) are quantised to 8-bit levels (as an 8-bit PNG would
+    store them) and converted with PIL's ``convert('L')`` (ITU-R 601-2 luma, fixed point).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(x, (str, os.PathLike)):
+        p = Path(x)
+        if not p.is_file():
+            raise ImageReadError(f"{p}: file not found ({role} image); check the path")
+        try:
+            with Image.open(p) as im:
+                return np.array(im.convert("L"))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise ImageReadError(f"{p}: PIL cannot decode this {role} image ({exc}); re-export it as PNG/JPEG") from exc
+    lv = to_levels8(x, name=role)
+    if lv.ndim == 3:
+        lv = np.array(Image.fromarray(np.ascontiguousarray(lv), "RGB").convert("L"))
+    return lv
+
+
+# ------------------------------------------------------------------------------------- float32 helpers
+def _f(img: np.ndarray) -> np.ndarray:
+    return img.astype(np.float32)
+
+
+def _mean32(x: np.ndarray) -> np.float32:
+    # torch's float32 mean, emulated as the float64 mean rounded to float32 (differs by a few ulp at most).
+    return F32(np.mean(x, dtype=np.float64))
+
+
+def _sum32(x: np.ndarray) -> np.float32:
+    return F32(np.sum(x, dtype=np.float64))
+
+
+# ------------------------------------------------------------------------------------------ metrics
+def _entropy32(levels: np.ndarray, eps: float) -> np.float32:
+    # torch.histc(bins=256, min=0, max=255) puts grey level k in bin k; p = hist / sum in float32.
+    h = level_hist(levels).astype(np.float32)
+    p = h / F32(h.sum())
+    return -_sum32(p * np.log2(p + F32(eps)))
+
+
+def en(f: np.ndarray) -> float:
+    """Entropy of F in bits with the reference's ``log2(p + 1e-7)`` (0..8)."""
+    return float(_entropy32(f, 1e-7))
+
+
+def te(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Tsallis entropy with q = 1 (Shannon, ``log2(p + 1e-10)``): H(IR) + H(VI) - H(F), bits."""
+    return float(_entropy32(ir, 1e-10)) + float(_entropy32(vi, 1e-10)) - float(_entropy32(f, 1e-10))
+
+
+def _sigmoid32_lut() -> np.ndarray:
+    x = np.arange(256, dtype=np.float64)
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+
+
+_SIG = _sigmoid32_lut()
+
+
+def ce(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Cross-entropy BCE(sigmoid(F), (sigmoid(IR) + sigmoid(VI)) / 2) on 0..255 levels (nats; lower better).
+
+    The float32 sigmoid saturates to exactly 1 from level 17 on, then both sides are clamped to
+    [1e-7, 1 - 1e-7] as in the reference; logs are clamped at -100 as ``torch.nn.functional.binary_cross_entropy``.
+    """
+    lo, hi = F32(1e-7), F32(1.0 - 1e-7)
+    t = np.clip((_SIG[ir] + _SIG[vi]) / F32(2), lo, hi)
+    p = np.clip(_SIG[f], lo, hi)
+    lp = np.maximum(np.log(p), F32(-100))
+    l1p = np.maximum(np.log1p(-p), F32(-100))
+    return float(_mean32((t - F32(1)) * l1p - t * lp))
+
+
+def _hist_entropy_density(levels: np.ndarray) -> float:
+    # np.histogram(bins=256, range=(0, 256), density=True) on 8-bit levels is count / N; log2(p + 1e-10).
+    p = level_hist(levels).astype(np.float64) / levels.size
+    return float(-np.sum(p * np.log2(p + 1e-10)))
+
+
+def mi(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """MI(IR, F) + MI(VI, F) in bits (joint 256-bin histogram, float64)."""
+    return mutual_information_bits(ir, f) + mutual_information_bits(vi, f)
+
+
+def nmi(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """2 (MI(IR,F) + MI(VI,F)) / (H(IR) + H(VI) + 1e-10), bits/bits, as the reference defines NMI."""
+    return 2 * mi(ir, vi, f) / (_hist_entropy_density(ir) + _hist_entropy_density(vi) + 1e-10)
+
+
+def _ncc32(x: np.ndarray, y: np.ndarray) -> np.float32:
+    dx = x - _mean32(x)
+    dy = y - _mean32(y)
+    return _sum32(dx * dy) / (np.sqrt(_sum32(dx * dx) * _sum32(dy * dy)) + F32(1e-10))
+
+
+def qncie(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Nonlinear correlation information entropy Q_NCIE from the 3x3 NCC matrix of min-max normalised
+    images: 1 + sum(r log2(r/3) / 3) / log2(256) over its eigenvalues r (0..1)."""
+
+    def norm(a: np.ndarray) -> np.ndarray:
+        a = _f(a)
+        lo, hi = a.min(), a.max()
+        return (a - lo) / (hi - lo)
+
+    a, b, c = norm(ir), norm(vi), norm(f)
+    nab, naf, nbf = _ncc32(a, b), _ncc32(a, c), _ncc32(b, c)
+    r_mat = np.array([[1, nab, naf], [nab, 1, nbf], [naf, nbf, 1]], dtype=np.float32)
+    r = np.linalg.eigvals(r_mat.astype(np.float64)).real.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hr = np.sum(r * np.log2(r / F32(3)) / F32(3), dtype=np.float32)
+    return float(1 - float(-hr / F32(8.0)))
+
+
+def ei(f: np.ndarray) -> float:
+    """Edge intensity: mean Sobel gradient magnitude of F (zero padding), grey levels."""
+    gx, gy = sobel_xy(_f(f), "constant")
+    return float(_mean32(np.sqrt(gx * gx + gy * gy)))
+
+
+def sf(f: np.ndarray) -> float:
+    """Spatial frequency sqrt(RF^2 + CF^2), RF/CF the RMS row/column differences of F (grey levels)."""
+    x = _f(f)
+    rf = np.sqrt(_mean32((x[1:, :] - x[:-1, :]) ** 2))
+    cf = np.sqrt(_mean32((x[:, 1:] - x[:, :-1]) ** 2))
+    return float(np.sqrt(rf * rf + cf * cf))
+
+
+def ag(f: np.ndarray) -> float:
+    """Average gradient mean(sqrt((gx^2 + gy^2) / 2)) with ``torch.gradient`` differences (grey levels)."""
+    gy, gx = np.gradient(_f(f))
+    return float(_sum32(np.sqrt((gx**2 + gy**2) / F32(2))) / F32(f.size))
+
+
+def sd(f: np.ndarray) -> float:
+    """Standard deviation of F (population, grey levels)."""
+    x = _f(f)
+    d = x - _mean32(x)
+    return float(np.sqrt(_sum32(d * d) / F32(f.size)))
+
+
+def _mse01(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> np.float32:
+    a, b, c = _f(ir) / F32(255), _f(vi) / F32(255), _f(f) / F32(255)
+    return F32(0.5) * _mean32((c - a) ** 2) + F32(0.5) * _mean32((c - b) ** 2)
+
+
+def mse(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """(MSE(IR,F) + MSE(VI,F)) / 2 on [0, 1] data (lower is better)."""
+    return float(_mse01(ir, vi, f))
+
+
+def psnr(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """20 log10(255 / sqrt(MSE)) with MSE on [0, 1] data (dB; the reference's peak/scale mismatch)."""
+    return float(F32(20) * np.log10(F32(255) / np.sqrt(_mse01(ir, vi, f))))
+
+
+def _corr32(x: np.ndarray, y: np.ndarray) -> np.float32:
+    dx = x - _mean32(x)
+    dy = y - _mean32(y)
+    return _sum32(dx * dy) / np.sqrt(_sum32(dx * dx) * _sum32(dy * dy))
+
+
+def cc(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Mean of corr(IR, F) and corr(VI, F) (-1..1)."""
+    a, b, c = _f(ir), _f(vi), _f(f)
+    return float((_corr32(a, c) + _corr32(b, c)) / F32(2))
+
+
+def scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """corr(F - VI, IR) + corr(F - IR, VI) (-2..2)."""
+    a, b, c = _f(ir), _f(vi), _f(f)
+    return float(_corr32(c - b, a) + _corr32(c - a, b))
+
+
+# ---------------------------------------------------------------------------------------------- VIF
+def _zoo_vif_window(n: int) -> np.ndarray:
+    # linspace(-n//2, n//2, n) is not centred (e.g. -9..8 for n = 17); exact in float32.
+    x = np.linspace((-n) // 2, n // 2, n)
+    g = np.exp(-(x * x) / (2 * (n / 5) ** 2))
+    return g / g.sum()
+
+
+def _vifp_zoo(ref: np.ndarray, dist: np.ndarray) -> np.float32:
+    """VIF-P as ``vifp_mscale``: float32, zero 'same' padding, off-centre Gaussian windows."""
+    num = F32(0)
+    den = F32(0)
+    for scale in range(1, 5):
+        n = 2 ** (4 - scale + 1) + 1
+        w = _zoo_vif_window(n)
+        if scale > 1:
+            ref = sep_correlate(ref, w, w, "constant")[::2, ::2]
+            dist = sep_correlate(dist, w, w, "constant")[::2, ::2]
+        mu1 = sep_correlate(ref, w, w, "constant")
+        mu2 = sep_correlate(dist, w, w, "constant")
+        s1 = sep_correlate(ref * ref, w, w, "constant") - mu1 * mu1
+        s2 = sep_correlate(dist * dist, w, w, "constant") - mu2 * mu2
+        s12 = sep_correlate(ref * dist, w, w, "constant") - mu1 * mu2
+        tn, td = _vif_terms32(s1, s2, s12)
+        num = num + _sum32(tn)
+        den = den + _sum32(td)
+    return num / den
+
+
+def _vif_terms32(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray):
+    from .cddfuse import _vif_terms
+
+    return _vif_terms(s1, s2, s12)
+
+
+def vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """VIF(IR, F) + VIF(VI, F), 4-scale VIF-P as the survey computes it (float32, zero padding)."""
+    a, b, c = _f(ir), _f(vi), _f(f)
+    return float(_vifp_zoo(a, c) + _vifp_zoo(b, c))
+
+
+# --------------------------------------------------------------------------------------- SSIM family
+def _gauss11_32() -> np.ndarray:
+    c = np.arange(11, dtype=np.float32) - F32(5)
+    g = np.exp(-(c * c) / F32(2 * 1.5**2))
+    return g / g.sum()
+
+
+_G11 = _gauss11_32()
+_C1 = (0.01 * 255) ** 2
+_C2 = (0.03 * 255) ** 2
+
+
+def _ssim_cs(x: np.ndarray, y: np.ndarray) -> tuple[np.float32, np.float32]:
+    # pytorch_msssim-style SSIM: 11-tap Gaussian (sigma 1.5), 'valid' filtering, float32; an axis shorter
+    # than the window is left unfiltered (as the reference, which only warns).
+    def filt(z: np.ndarray) -> np.ndarray:
+        kr = _G11 if z.shape[0] >= 11 else np.ones(1, np.float32)
+        kc = _G11 if z.shape[1] >= 11 else np.ones(1, np.float32)
+        return sep_correlate(z, kr, kc, "valid")
+
+    mu1, mu2 = filt(x), filt(y)
+    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s1 = filt(x * x) - mu1_sq
+    s2 = filt(y * y) - mu2_sq
+    s12 = filt(x * y) - mu12
+    cs_map = (F32(2) * s12 + F32(_C2)) / (s1 + s2 + F32(_C2))
+    ssim_map = ((F32(2) * mu12 + F32(_C1)) / (mu1_sq + mu2_sq + F32(_C1))) * cs_map
+    return _mean32(ssim_map), _mean32(cs_map)
+
+
+def _scaled(img: np.ndarray) -> np.ndarray:
+    # ssim.py multiplies the float32 0..255 arrays by 255 again (to_tensor does not rescale float input).
+    return _f(img) * F32(255)
+
+
+def ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """SSIM(IR, F) + SSIM(VI, F) with the survey's scaling (effective data range 1 grey level)."""
+    c = _scaled(f)
+    return float(_ssim_cs(_scaled(ir), c)[0] + _ssim_cs(_scaled(vi), c)[0])
+
+
+_MS_W = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], dtype=np.float32)
+
+
+def _avg_pool2(x: np.ndarray) -> np.ndarray:
+    # avg_pool2d(kernel 2, padding = size % 2, count_include_pad): an odd axis gets one zero row/column in
+    # front and the divisor stays 4; the trailing padded row/column is never reached.
+    ph, pw = x.shape[0] % 2, x.shape[1] % 2
+    if ph or pw:
+        x = np.pad(x, ((ph, 0), (pw, 0)))
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    x = x[:h, :w]
+    s = x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]
+    return s / F32(4)
+
+
+def _ms_ssim(x: np.ndarray, y: np.ndarray) -> np.float32:
+    if min(x.shape) <= 160:
+        raise MetricError(
+            f"MS_SSIM (zoo) needs both sides larger than 160 pixels (4 downsamplings of an 11-tap window), "
+            f"got {x.shape[1]}x{x.shape[0]}; the reference asserts the same"
+        )
+    vals = []
+    for level in range(5):
+        s, cs = _ssim_cs(x, y)
+        if level < 4:
+            vals.append(max(cs, F32(0)))
+            x, y = _avg_pool2(x), _avg_pool2(y)
+    vals.append(max(s, F32(0)))
+    v = np.array(vals, dtype=np.float32)
+    return np.prod(v**_MS_W, dtype=np.float32)
+
+
+def ms_ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """MS-SSIM(IR, F) + MS-SSIM(VI, F), 5 scales, the survey's scaling; images must exceed 160 px."""
+    c = _scaled(f)
+    return float(_ms_ssim(_scaled(ir), c) + _ms_ssim(_scaled(vi), c))
+
+
+# ------------------------------------------------------------------------------------------ Q_y, Q_cb
+def _qy_ssim(x: np.ndarray, y: np.ndarray):
+    # Yang's SSIM with the reference's window: a 7-tap Gaussian row (sigma 1.5) repeated on 7 rows, so the
+    # window sums to 7; zero 'same' padding; float64; C1 = 1e-4, C2 = 9e-4 on 0..255 data.
+    g = np.exp(-((np.arange(7) - 3.0) ** 2) / 4.5)
+    g = g / g.sum()
+    ones = np.ones(7)
+
+    def filt(z: np.ndarray) -> np.ndarray:
+        return sep_correlate(z, ones, g, "constant")
+
+    mu1, mu2 = filt(x), filt(y)
+    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s1 = filt(x * x) - mu1_sq
+    s2 = filt(y * y) - mu2_sq
+    s12 = filt(x * y) - mu12
+    m = ((2 * mu12 + 1e-4) * (2 * s12 + 9e-4)) / ((mu1_sq + mu2_sq + 1e-4) * (s1 + s2 + 9e-4))
+    return m, s1, s2
+
+
+def qy(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Yang's structural-similarity fusion metric Q_Y (about 0..1)."""
+    a, b, c = (z.astype(np.float64) for z in (ir, vi, f))
+    m1, s1, s2 = _qy_ssim(a, b)
+    m2, _, _ = _qy_ssim(a, c)
+    m3, _, _ = _qy_ssim(b, c)
+    binmap = (m1 >= 0.75).astype(np.float64)
+    lam = s1 / (s1 + s2 + 1e-10)
+    q = (lam * m2 + (1 - lam) * m3) * binmap + np.maximum(m2, m3) * (1 - binmap)
+    return float(np.mean(q))
+
+
+def _csf_filter(shape: tuple[int, int]) -> np.ndarray:
+    # Mannos-Sakrison-style band-pass on torch.fft.fftfreq grids (float32 in the reference), rfft half.
+    h, w = shape
+    fu = (np.fft.fftfreq(h).astype(np.float32) * F32(h / 30)).astype(np.float32)
+    fv = (np.fft.rfftfreq(w).astype(np.float32) * F32(w / 30)).astype(np.float32)
+    if w % 2 == 0:
+        fv[-1] = -fv[-1]  # fftfreq's Nyquist entry is negative; only its square is used
+    r = np.sqrt(fu[:, None] ** 2 + fv[None, :] ** 2)
+    return np.exp(-((r / F32(15.3870)) ** 2)) - F32(0.7622) * np.exp(-((r / F32(1.3456)) ** 2))
+
+
+def _gauss31(sigma: float) -> np.ndarray:
+    x = np.arange(-15, 16, dtype=np.float64)
+    return np.exp(-(x * x) / (2 * sigma**2))
+
+
+def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Chen-Blum perceptual quality Q_CB (CSF filtering, local contrast, 31x31 Gaussians; about 0..1)."""
+    imgs = []
+    for z in (ir, vi, f):
+        z = z.astype(np.float64)
+        imgs.append((z - z.min()) / (z.max() - z.min()))
+    sd = _csf_filter(imgs[0].shape).astype(np.float64)
+    g1, g2 = _gauss31(2.0), _gauss31(4.0)
+    n1, n2 = 1.0 / (2 * np.pi * 4.0), 1.0 / (2 * np.pi * 16.0)
+
+    def contrast_p(z: np.ndarray) -> np.ndarray:
+        zf = np.fft.irfft2(np.fft.rfft2(z) * sd, s=z.shape)
+        c = (sep_correlate(zf, g1, g1, "constant") * n1) / (sep_correlate(zf, g2, g2, "constant") * n2 + 1e-10) - 1
+        ac = np.abs(c)
+        return ac**3 / (ac**2 + 0.0001)
+
+    c1, c2, cf = (contrast_p(z) for z in imgs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = (c1 < cf).astype(np.float64)
+        q1 = (c1 / cf) * m1 + (cf / c1) * (1 - m1)
+        m2 = (c2 < cf).astype(np.float64)
+        q2 = (c2 / cf) * m2 + (cf / c2) * (1 - m2)
+        den = c1**2 + c2**2 + 1e-10
+        q = (c1**2 / den) * q1 + (c2**2 / den) * q2
+    return float(np.mean(q))
+
+
+# -------------------------------------------------------------------------------------- Qabf, Nabf
+def qabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Q^{AB/F} edge preservation (0..1): float32 strengths, float64 orientations, as ``Qabf.py``."""
+    ga, aa = qabf_edges(_f(ir), np.float64)
+    gb, ab = qabf_edges(_f(vi), np.float64)
+    gf, af = qabf_edges(_f(f), np.float64)
+    qa = qabf_q(ga, aa, gf, af)
+    qb = qabf_q(gb, ab, gf, af)
+    return float(np.sum(qa * ga + qb * gb) / np.sum(ga + gb))
+
+
+def _nabf_edges(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Sobel/8 on a mirror (reflect-101) extended float64 image; gv = (left - right)/8, gh = (top - bottom)/8.
+    gx, gy = sobel_xy(x.astype(np.float64), "reflect101")
+    gv = -gx / 8 + 0.0  # + 0.0 turns -0.0 into +0.0, as a convolution sum yields
+    gh = gy / 8 + 0.0
+    return gv, gh, np.sqrt(gh * gh + gv * gv)
+
+
+def nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Fusion artifacts N^{AB/F} (Kumar's modification of Petrovic's measure), 0..1, lower is better."""
+    gva, gha, ga = _nabf_edges(ir)
+    gvb, ghb, gb = _nabf_edges(vi)
+    gvf, ghf, gf = _nabf_edges(f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+
+        def rel(g: np.ndarray) -> np.ndarray:
+            r = np.where(g > gf, gf / g, g / gf)
+            return np.where((g == 0) | (gf == 0), 0.0, r)
+
+        def ang(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+            return np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
+
+        gaf, gbf = rel(ga), rel(gb)
+        aa, ab, af = ang(gva, gha), ang(gvb, ghb), ang(gvf, ghf)
+    aaf = np.abs(np.abs(aa - af) - np.pi / 2) * 2 / np.pi
+    abf = np.abs(np.abs(ab - af) - np.pi / 2) * 2 / np.pi
+    qaf = np.sqrt(0.9999 / (1 + np.exp(-19 * (gaf - 0.5))) * (0.9995 / (1 + np.exp(-22 * (aaf - 0.5)))))
+    qbf = np.sqrt(0.9999 / (1 + np.exp(-19 * (gbf - 0.5))) * (0.9995 / (1 + np.exp(-22 * (abf - 0.5)))))
+    wa = np.where(ga >= 2, ga**1.5, 0.0)
+    wb = np.where(gb >= 2, gb**1.5, 0.0)
+    wsum = np.sum(wa + wb)
+    na = ((gf > ga) & (gf > gb)).astype(np.float64)
+    return float(np.sum(na * ((1 - qaf) * wa + (1 - qbf) * wb)) / wsum)
+
+
+# ------------------------------------------------------------------------------------------ profile
+def _fused_only(fn):
+    def run(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+        return fn(f)
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _checked(fn):
+    def run(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+        check_pair(ir, vi, f)
+        return fn(ir, vi, f)
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+_DEFS = [
+    MetricDef("CE", _checked(ce), False, "CE", "cross-entropy of sigmoid levels, nats (lower is better)"),
+    MetricDef("NMI", _checked(nmi), True, "NMI", "2 MI / (H(IR) + H(VI)), bits/bits"),
+    MetricDef("QNCIE", _checked(qncie), True, "Q_NCIE", "nonlinear correlation information entropy (0..1)"),
+    MetricDef("TE", _checked(te), True, "TE", "Tsallis entropy (q=1): H(IR)+H(VI)-H(F), bits"),
+    MetricDef("EI", _fused_only(ei), True, "EI", "edge intensity, mean Sobel magnitude of F, grey levels", ("fused",)),
+    MetricDef("Qy", _checked(qy), True, "Q_Y", "Yang's SSIM-based fusion quality (about 0..1)"),
+    MetricDef("Qcb", _checked(qcb), True, "Q_CB", "Chen-Blum perceptual quality (about 0..1)"),
+    MetricDef("EN", _fused_only(en), True, "EN", "entropy of F, bits (0..8), log2(p + 1e-7)", ("fused",)),
+    MetricDef("MI", _checked(mi), True, "MI", "MI(IR,F)+MI(VI,F), bits"),
+    MetricDef("SF", _fused_only(sf), True, "SF", "spatial frequency of F, grey levels", ("fused",)),
+    MetricDef("AG", _fused_only(ag), True, "AG", "average gradient of F, grey levels per pixel", ("fused",)),
+    MetricDef("SD", _fused_only(sd), True, "SD", "standard deviation of F, grey levels", ("fused",)),
+    MetricDef("CC", _checked(cc), True, "CC", "mean Pearson correlation of F with IR and VI (-1..1)"),
+    MetricDef("SCD", _checked(scd), True, "SCD", "sum of correlations of differences (-2..2)"),
+    MetricDef("VIF", _checked(vif), True, "VIF", "VIF-P(IR,F)+VIF-P(VI,F), zero-padded off-centre Gaussians"),
+    MetricDef("MSE", _checked(mse), False, "MSE", "mean of MSE(IR,F) and MSE(VI,F) on [0,1] data"),
+    MetricDef("PSNR", _checked(psnr), True, "PSNR", "20 log10(255/sqrt(MSE)) with MSE on [0,1] data, dB"),
+    MetricDef("Qabf", _checked(qabf), True, "Q_AB/F", "edge preservation Q^AB/F (0..1)"),
+    MetricDef("Nabf", _checked(nabf), False, "N_AB/F", "fusion artifacts N^AB/F (0..1, lower is better)"),
+    MetricDef("SSIM", _checked(ssim), True, "SSIM", "SSIM(IR,F)+SSIM(VI,F), 11x11 Gaussian, effective range 1"),
+    MetricDef("MS_SSIM", _checked(ms_ssim), True, "MS-SSIM", "MS-SSIM(IR,F)+MS-SSIM(VI,F), 5 scales"),
+]
+
+PROFILE = register_profile(
+    Profile(
+        name="zoo",
+        description="IVIF_ZOO survey metric code (21 metrics); PIL convert('L')",
+        reference="https://github.com/RollingPlain/IVIF_ZOO (Metric/Metric_torch.py, Qabf.py, Nabf.py, ssim.py)",
+        load=load,
+        metrics={d.name: d for d in _DEFS},
+        notes="MI/NMI in bits; PSNR = 20 log10(255/sqrt(MSE on [0,1])); SSIM effective data range 1.",
+    )
+)
