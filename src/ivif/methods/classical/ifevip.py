@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import sparse
 
 from ...registry import METHODS
 from ..base import FusionMethod
@@ -35,8 +36,8 @@ def _cubic(x: np.ndarray) -> np.ndarray:
             + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2)))
 
 
-def _bicubic_matrix(n_in: int, n_out: int, antialias: bool = True) -> np.ndarray:
-    """``n_out x n_in`` matrix of MATLAB's bicubic ``imresize`` along one axis (symmetric border)."""
+def _bicubic_matrix(n_in: int, n_out: int, antialias: bool = True) -> "scipy.sparse.csr_matrix":
+    """Sparse ``n_out x n_in`` matrix of MATLAB's bicubic ``imresize`` along one axis (symmetric border)."""
     scale = n_out / n_in
     width = 4.0
     if scale < 1 and antialias:
@@ -53,9 +54,9 @@ def _bicubic_matrix(n_in: int, n_out: int, antialias: bool = True) -> np.ndarray
     wgt /= wgt.sum(axis=1, keepdims=True)
     aux = np.concatenate([np.arange(n_in), np.arange(n_in)[::-1]])  # mirror, edge pixel repeated
     src = aux[np.mod(idx.astype(np.int64) - 1, aux.size)]
-    m = np.zeros((n_out, n_in))
-    np.add.at(m, (np.repeat(np.arange(n_out), p), src.ravel()), wgt.ravel())
-    return m
+    # duplicate (row, col) entries from mirrored taps are summed by the COO -> CSR conversion
+    return sparse.coo_matrix((wgt.ravel(), (np.repeat(np.arange(n_out), p), src.ravel())),
+                             shape=(n_out, n_in)).tocsr()
 
 
 def imresize_bicubic(img: np.ndarray, size: tuple[int, int], uint8: bool = False) -> np.ndarray:
@@ -71,8 +72,8 @@ def imresize_bicubic(img: np.ndarray, size: tuple[int, int], uint8: bool = False
     mx = _bicubic_matrix(w, ow)
     q = matlab_uint8 if uint8 else (lambda t: t)
     if oh / h <= ow / w:
-        return q(q(my @ a) @ mx.T)
-    return q(my @ q(a @ mx.T))
+        return q((mx @ q(my @ a).T).T)
+    return q(my @ q((mx @ a.T).T))
 
 
 def qtdecomp(img: np.ndarray, threshold: float, min_dim: int) -> list[tuple[int, int, int]]:
