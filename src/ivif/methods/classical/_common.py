@@ -91,15 +91,40 @@ def imfilter(img: np.ndarray, kernel: np.ndarray, mode: PadMode = "zero") -> np.
 
 
 def imfilter_sep(img: np.ndarray, ky: np.ndarray, kx: np.ndarray, mode: PadMode = "zero") -> np.ndarray:
-    """``imfilter`` with the separable kernel ``outer(ky, kx)`` (same padding/centre rules), much faster."""
+    """``imfilter`` with the separable kernel ``outer(ky, kx)`` (same padding/centre rules), much faster.
+
+    Long kernels (more than 63 taps) run as two matrix products with the padding folded into the
+    matrices (BLAS; a 385-tap Gaussian costs ~30 ms instead of ~1 s on 640x480).
+    """
     ky = np.asarray(ky, dtype=np.float64).ravel()
     kx = np.asarray(kx, dtype=np.float64).ravel()
+    a = np.asarray(img, dtype=np.float64)
+    if max(ky.size, kx.size) > 63 and a.ndim == 2:
+        my = _filter_matrix(a.shape[0], ky.tobytes(), mode)
+        mx = _filter_matrix(a.shape[1], kx.tobytes(), mode)
+        return my @ a @ mx.T
     kh, kw = ky.size, kx.size
     cy, cx = (kh - 1) // 2, (kw - 1) // 2
-    a = np.asarray(img, dtype=np.float64)
     p = _pad(a, cy, kh - 1 - cy, cx, kw - 1 - cx, mode)
     out = cv2.sepFilter2D(p, cv2.CV_64F, kx, ky, anchor=(cx, cy), borderType=cv2.BORDER_CONSTANT)
     return out[cy : cy + a.shape[0], cx : cx + a.shape[1]]
+
+
+@functools.lru_cache(maxsize=16)
+def _filter_matrix(n: int, kernel_bytes: bytes, mode: PadMode) -> np.ndarray:
+    # n x n matrix of the 1-D correlation with MATLAB's centre and padding: out = M @ x.
+    k = np.frombuffer(kernel_bytes, dtype=np.float64)
+    c = (k.size - 1) // 2
+    pos = np.arange(n)[:, None] - c + np.arange(k.size)[None, :]  # source index of each tap, may be outside
+    src = _pad(np.arange(n)[:, None], c, k.size - 1 - c, 0, 0, "replicate" if mode == "zero" else mode)[:, 0]
+    idx = src[pos + c]
+    w = np.broadcast_to(k, pos.shape).copy()
+    if mode == "zero":
+        w[(pos < 0) | (pos >= n)] = 0.0
+    m = np.zeros((n, n))
+    np.add.at(m, (np.repeat(np.arange(n), k.size), idx.ravel()), w.ravel())
+    m.flags.writeable = False
+    return m
 
 
 def gaussian_filter_matlab(img: np.ndarray, size: int, sigma: float, mode: PadMode = "symmetric") -> np.ndarray:
