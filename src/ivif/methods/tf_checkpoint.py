@@ -20,13 +20,16 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from ..errors import WeightsError
 
-__all__ = ["read_tf_checkpoint", "load_tf_variables", "checkpoint_prefix", "crc32c"]
+if TYPE_CHECKING:
+    from .weights import WeightSpec
+
+__all__ = ["read_tf_checkpoint", "load_tf_variables", "resolve_tf_variables", "checkpoint_prefix", "crc32c"]
 
 _TABLE_MAGIC = 0xDB4775248B80FB57  # LevelDB/TF table footer magic (fixed64, little-endian)
 _FOOTER_LEN = 48  # two BlockHandles padded to 40 bytes + 8-byte magic
@@ -405,3 +408,35 @@ def load_tf_variables(path: "str | os.PathLike", verify_crc: bool = True) -> dic
             raise WeightsError(f"{p}: weights file not found")
         return load_npz(p)
     return read_tf_checkpoint(p, verify_crc=verify_crc)
+
+
+def resolve_tf_variables(npz: "WeightSpec", checkpoint: "tuple[WeightSpec, WeightSpec] | None" = None,
+                         weights: "str | os.PathLike | None" = None) -> tuple[dict[str, np.ndarray], Path]:
+    """Find and load the TF variables of a TF1-ported network; returns ``(variables, path)``.
+
+    ``weights`` (explicit) may be a ``.npz``, a checkpoint prefix / ``.index`` file, or a folder holding
+    either. Otherwise the ``.npz`` conversion is looked up (``$IVIF_WEIGHTS_DIR``, then the cache), then
+    the original checkpoint (``checkpoint`` = the specs of its ``.index`` and ``.data-*`` files), which is
+    downloaded (sha256-checked) when missing; with no network the error names URLs and target paths.
+    """
+    from .weights import resolve
+
+    if weights is not None:
+        p = Path(weights)
+        if p.is_dir():
+            for cand in (p / npz.filename, p / Path(npz.filename).name):
+                if cand.is_file():
+                    return load_tf_variables(cand), cand
+        if p.suffix == ".npz":
+            return load_tf_variables(p), p
+        return read_tf_checkpoint(p), checkpoint_prefix(p)
+    try:
+        p = resolve(npz, download=False)
+        return load_tf_variables(p), p
+    except WeightsError:
+        if checkpoint is None:
+            raise
+    index_spec, data_spec = checkpoint
+    idx = resolve(index_spec)
+    resolve(data_spec)  # both files must be present (and verified) before reading
+    return read_tf_checkpoint(idx), checkpoint_prefix(idx)
