@@ -170,3 +170,50 @@ def qabf_q(ga: np.ndarray, aa: np.ndarray, gf: np.ndarray, af: np.ndarray) -> np
     qg = 0.9994 / (1 + np.exp(-15 * (gaf - 0.5)))
     qa = 0.9879 / (1 + np.exp(-22 * (aaf - 0.8)))
     return qg * qa
+
+
+# ---------------------------------------------------------------------------------------------- VIF
+def vif_terms(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, eps: float = 1e-10, nsq: float = 2.0):
+    """Per-pixel VIF-P numerator and denominator maps from local (co)variances, with the clamping order
+    of the Python references (``sigma_nsq = 2``, ``eps = 1e-10``); the dtype of the inputs is kept."""
+    s1 = np.where(s1 < 0, 0, s1)
+    s2 = np.where(s2 < 0, 0, s2)
+    g = s12 / (s1 + eps)
+    sv = s2 - g * s12
+    m = s1 < eps
+    g[m] = 0
+    sv[m] = s2[m]
+    s1[m] = 0
+    m = s2 < eps
+    g[m] = 0
+    sv[m] = 0
+    m = g < 0
+    sv[m] = s2[m]
+    g[m] = 0
+    sv[sv <= eps] = eps
+    return np.log10(1 + g * g * s1 / (sv + nsq)), np.log10(1 + s1 / nsq)
+
+
+def vifp_scale_sums(refs: list[np.ndarray], dist: np.ndarray, windows: list[np.ndarray], border: Border, reduce):
+    """Multi-scale VIF-P sums for several references against one distorted image.
+
+    Scale ``s`` filters with the separable window ``windows[s]`` (``border``: ``valid`` or ``constant``);
+    before every scale but the first, the images are filtered and subsampled by 2. The distorted image's
+    pyramid and statistics are shared by all references. Returns, per reference, a list of
+    ``(reduce(num_map), reduce(den_map))`` per scale.
+    """
+    out: list[list[tuple]] = [[] for _ in refs]
+    refs = list(refs)
+    for s, w in enumerate(windows):
+        if s > 0:
+            refs = [sep_correlate(r, w, w, border)[::2, ::2] for r in refs]
+            dist = sep_correlate(dist, w, w, border)[::2, ::2]
+        mu2 = sep_correlate(dist, w, w, border)
+        s2 = sep_correlate(dist * dist, w, w, border) - mu2 * mu2
+        for i, ref in enumerate(refs):
+            mu1 = sep_correlate(ref, w, w, border)
+            s1 = sep_correlate(ref * ref, w, w, border) - mu1 * mu1
+            s12 = sep_correlate(ref * dist, w, w, border) - mu1 * mu2
+            tn, td = vif_terms(s1, s2, s12)  # vif_terms does not modify s2
+            out[i].append((reduce(tn), reduce(td)))
+    return out

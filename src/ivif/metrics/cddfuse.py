@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 from ..errors import ImageReadError
-from ._pyref import check_pair, mutual_info_nats, qabf_edges, qabf_q, sep_correlate, to_levels8
+from ._pyref import check_pair, mutual_info_nats, qabf_edges, qabf_q, to_levels8, vifp_scale_sums
 from .profiles import MetricDef, Profile, register_profile
 
 F32 = np.float32
@@ -132,56 +132,28 @@ def _matlab_gauss_1d(n: int) -> np.ndarray:
     return g / g.sum()
 
 
-def _vif_terms(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, eps: float = 1e-10, nsq: float = 2.0):
-    """VIF-P numerator/denominator maps from local variances (the reference's clamping order)."""
-    s1 = np.where(s1 < 0, 0, s1)
-    s2 = np.where(s2 < 0, 0, s2)
-    g = s12 / (s1 + eps)
-    sv = s2 - g * s12
-    m = s1 < eps
-    g[m] = 0
-    sv[m] = s2[m]
-    s1[m] = 0
-    m = s2 < eps
-    g[m] = 0
-    sv[m] = 0
-    m = g < 0
-    sv[m] = s2[m]
-    g[m] = 0
-    sv[sv <= eps] = eps
-    return np.log10(1 + g * g * s1 / (sv + nsq)), np.log10(1 + s1 / nsq)
+def vifp_valid_pair(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> tuple[float, float]:
+    """4-scale pixel-domain VIF of F against IR and against VI, 'valid' Gaussian filtering, float64.
 
-
-def vifp_valid(ref: np.ndarray, dist: np.ndarray) -> float:
-    """4-scale pixel-domain VIF of ``dist`` against ``ref`` with 'valid' Gaussian filtering (float64).
-
-    Scale s = 1..4 uses an N = 2^(5-s)+1 Gaussian window (sigma N/5); before scales 2..4 both images are
-    filtered and subsampled by 2. Returns num/den (1.0 if that is NaN, as the reference).
+    Scale s = 1..4 uses an N = 2^(5-s)+1 Gaussian window (sigma N/5); before scales 2..4 the images are
+    filtered and subsampled by 2. Each value is num/den (1.0 if that is NaN, as the reference).
     """
-    ref = ref.astype(np.float64)
-    dist = dist.astype(np.float64)
-    num = den = 0.0
-    for scale in range(1, 5):
-        n = 2 ** (4 - scale + 1) + 1
-        w = _matlab_gauss_1d(n)
-        if scale > 1:
-            ref = sep_correlate(ref, w, w, "valid")[::2, ::2]
-            dist = sep_correlate(dist, w, w, "valid")[::2, ::2]
-        mu1 = sep_correlate(ref, w, w, "valid")
-        mu2 = sep_correlate(dist, w, w, "valid")
-        s1 = sep_correlate(ref * ref, w, w, "valid") - mu1 * mu1
-        s2 = sep_correlate(dist * dist, w, w, "valid") - mu2 * mu2
-        s12 = sep_correlate(ref * dist, w, w, "valid") - mu1 * mu2
-        tn, td = _vif_terms(s1, s2, s12)
-        num += float(np.sum(tn))
-        den += float(np.sum(td))
-    v = num / den if den != 0 else float("nan")
-    return 1.0 if np.isnan(v) else v
+    wins = [_matlab_gauss_1d(2 ** (5 - s) + 1) for s in range(1, 5)]
+    f64 = [z.astype(np.float64) for z in (ir, vi, f)]
+    sums = vifp_scale_sums(f64[:2], f64[2], wins, "valid", lambda m: float(np.sum(m)))
+    vals = []
+    for per_scale in sums:
+        num = sum(n for n, _ in per_scale)
+        den = sum(d for _, d in per_scale)
+        v = num / den if den != 0 else float("nan")
+        vals.append(1.0 if np.isnan(v) else v)
+    return vals[0], vals[1]
 
 
 def vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """VIF(IR, F) + VIF(VI, F), 4-scale VIF-P ('valid' borders); unitless, about 0..2."""
-    return vifp_valid(ir, f) + vifp_valid(vi, f)
+    va, vb = vifp_valid_pair(ir, vi, f)
+    return va + vb
 
 
 def qabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.fft as sfft
 
 from ..errors import ImageReadError, MetricError
 from ._pyref import (
@@ -35,6 +36,7 @@ from ._pyref import (
     sep_correlate,
     sobel_xy,
     to_levels8,
+    vifp_scale_sums,
 )
 from .profiles import MetricDef, Profile, register_profile
 
@@ -227,37 +229,18 @@ def _zoo_vif_window(n: int) -> np.ndarray:
     return g / g.sum()
 
 
-def _vifp_zoo(ref: np.ndarray, dist: np.ndarray) -> np.float32:
-    """VIF-P as ``vifp_mscale``: float32, zero 'same' padding, off-centre Gaussian windows."""
-    num = F32(0)
-    den = F32(0)
-    for scale in range(1, 5):
-        n = 2 ** (4 - scale + 1) + 1
-        w = _zoo_vif_window(n)
-        if scale > 1:
-            ref = sep_correlate(ref, w, w, "constant")[::2, ::2]
-            dist = sep_correlate(dist, w, w, "constant")[::2, ::2]
-        mu1 = sep_correlate(ref, w, w, "constant")
-        mu2 = sep_correlate(dist, w, w, "constant")
-        s1 = sep_correlate(ref * ref, w, w, "constant") - mu1 * mu1
-        s2 = sep_correlate(dist * dist, w, w, "constant") - mu2 * mu2
-        s12 = sep_correlate(ref * dist, w, w, "constant") - mu1 * mu2
-        tn, td = _vif_terms32(s1, s2, s12)
-        num = num + _sum32(tn)
-        den = den + _sum32(td)
-    return num / den
-
-
-def _vif_terms32(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray):
-    from .cddfuse import _vif_terms
-
-    return _vif_terms(s1, s2, s12)
-
-
 def vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """VIF(IR, F) + VIF(VI, F), 4-scale VIF-P as the survey computes it (float32, zero padding)."""
-    a, b, c = _f(ir), _f(vi), _f(f)
-    return float(_vifp_zoo(a, c) + _vifp_zoo(b, c))
+    wins = [_zoo_vif_window(2 ** (5 - s) + 1).astype(np.float32) for s in range(1, 5)]
+    sums = vifp_scale_sums([_f(ir), _f(vi)], _f(f), wins, "constant", _sum32)
+    total = F32(0)
+    for per_scale in sums:
+        num = den = F32(0)
+        for n, d in per_scale:  # float32 accumulation over scales, as num += torch.sum(...)
+            num = num + n
+            den = den + d
+        total = total + num / den
+    return float(total)
 
 
 # --------------------------------------------------------------------------------------- SSIM family
@@ -272,19 +255,26 @@ _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 
 
-def _ssim_cs(x: np.ndarray, y: np.ndarray) -> tuple[np.float32, np.float32]:
-    # pytorch_msssim-style SSIM: 11-tap Gaussian (sigma 1.5), 'valid' filtering, float32; an axis shorter
-    # than the window is left unfiltered (as the reference, which only warns).
-    def filt(z: np.ndarray) -> np.ndarray:
-        kr = _G11 if z.shape[0] >= 11 else np.ones(1, np.float32)
-        kc = _G11 if z.shape[1] >= 11 else np.ones(1, np.float32)
-        return sep_correlate(z, kr, kc, "valid")
+def _ssim_filter(z: np.ndarray) -> np.ndarray:
+    # 11-tap Gaussian (sigma 1.5), 'valid', float32; an axis shorter than the window is left unfiltered
+    # (the reference only warns and skips it).
+    kr = _G11 if z.shape[0] >= 11 else np.ones(1, np.float32)
+    kc = _G11 if z.shape[1] >= 11 else np.ones(1, np.float32)
+    return sep_correlate(z, kr, kc, "valid")
 
-    mu1, mu2 = filt(x), filt(y)
-    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-    s1 = filt(x * x) - mu1_sq
-    s2 = filt(y * y) - mu2_sq
-    s12 = filt(x * y) - mu12
+
+def _ssim_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mu = _ssim_filter(z)
+    mu_sq = mu * mu
+    return mu, mu_sq, _ssim_filter(z * z) - mu_sq
+
+
+def _ssim_cs(x: np.ndarray, y: np.ndarray, sx=None, sy=None) -> tuple[np.float32, np.float32]:
+    """pytorch_msssim-style (SSIM, CS) means in float32; ``sx``/``sy`` are cached :func:`_ssim_stats`."""
+    mu1, mu1_sq, s1 = sx if sx is not None else _ssim_stats(x)
+    mu2, mu2_sq, s2 = sy if sy is not None else _ssim_stats(y)
+    mu12 = mu1 * mu2
+    s12 = _ssim_filter(x * y) - mu12
     cs_map = (F32(2) * s12 + F32(_C2)) / (s1 + s2 + F32(_C2))
     ssim_map = ((F32(2) * mu12 + F32(_C1)) / (mu1_sq + mu2_sq + F32(_C1))) * cs_map
     return _mean32(ssim_map), _mean32(cs_map)
@@ -298,7 +288,8 @@ def _scaled(img: np.ndarray) -> np.ndarray:
 def ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """SSIM(IR, F) + SSIM(VI, F) with the survey's scaling (effective data range 1 grey level)."""
     c = _scaled(f)
-    return float(_ssim_cs(_scaled(ir), c)[0] + _ssim_cs(_scaled(vi), c)[0])
+    sc = _ssim_stats(c)
+    return float(_ssim_cs(_scaled(ir), c, sy=sc)[0] + _ssim_cs(_scaled(vi), c, sy=sc)[0])
 
 
 _MS_W = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], dtype=np.float32)
@@ -316,58 +307,58 @@ def _avg_pool2(x: np.ndarray) -> np.ndarray:
     return s / F32(4)
 
 
-def _ms_ssim(x: np.ndarray, y: np.ndarray) -> np.float32:
-    if min(x.shape) <= 160:
+def _ms_ssim_pair(refs: list[np.ndarray], y: np.ndarray) -> list[np.float32]:
+    """MS-SSIM of each reference against ``y`` (``y``'s pyramid and statistics shared)."""
+    if min(y.shape) <= 160:
         raise MetricError(
             f"MS_SSIM (zoo) needs both sides larger than 160 pixels (4 downsamplings of an 11-tap window), "
-            f"got {x.shape[1]}x{x.shape[0]}; the reference asserts the same"
+            f"got {y.shape[1]}x{y.shape[0]}; the reference asserts the same"
         )
-    vals = []
+    vals: list[list[np.float32]] = [[] for _ in refs]
+    xs = list(refs)
     for level in range(5):
-        s, cs = _ssim_cs(x, y)
+        sy = _ssim_stats(y)
+        for i, x in enumerate(xs):
+            s, cs = _ssim_cs(x, y, sy=sy)
+            vals[i].append(max(s if level == 4 else cs, F32(0)))  # relu(cs) per level, relu(ssim) last
         if level < 4:
-            vals.append(max(cs, F32(0)))
-            x, y = _avg_pool2(x), _avg_pool2(y)
-    vals.append(max(s, F32(0)))
-    v = np.array(vals, dtype=np.float32)
-    return np.prod(v**_MS_W, dtype=np.float32)
+            xs = [_avg_pool2(x) for x in xs]
+            y = _avg_pool2(y)
+    return [np.prod(np.array(v, dtype=np.float32) ** _MS_W, dtype=np.float32) for v in vals]
 
 
 def ms_ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """MS-SSIM(IR, F) + MS-SSIM(VI, F), 5 scales, the survey's scaling; images must exceed 160 px."""
-    c = _scaled(f)
-    return float(_ms_ssim(_scaled(ir), c) + _ms_ssim(_scaled(vi), c))
+    va, vb = _ms_ssim_pair([_scaled(ir), _scaled(vi)], _scaled(f))
+    return float(va + vb)
 
 
 # ------------------------------------------------------------------------------------------ Q_y, Q_cb
-def _qy_ssim(x: np.ndarray, y: np.ndarray):
+def _qy_window() -> tuple[np.ndarray, np.ndarray]:
     # Yang's SSIM with the reference's window: a 7-tap Gaussian row (sigma 1.5) repeated on 7 rows, so the
-    # window sums to 7; zero 'same' padding; float64; C1 = 1e-4, C2 = 9e-4 on 0..255 data.
+    # window sums to 7 (rows kernel = ones, columns kernel = the Gaussian); zero 'same' padding; float64.
     g = np.exp(-((np.arange(7) - 3.0) ** 2) / 4.5)
-    g = g / g.sum()
-    ones = np.ones(7)
-
-    def filt(z: np.ndarray) -> np.ndarray:
-        return sep_correlate(z, ones, g, "constant")
-
-    mu1, mu2 = filt(x), filt(y)
-    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
-    s1 = filt(x * x) - mu1_sq
-    s2 = filt(y * y) - mu2_sq
-    s12 = filt(x * y) - mu12
-    m = ((2 * mu12 + 1e-4) * (2 * s12 + 9e-4)) / ((mu1_sq + mu2_sq + 1e-4) * (s1 + s2 + 9e-4))
-    return m, s1, s2
+    return np.ones(7), g / g.sum()
 
 
 def qy(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
-    """Yang's structural-similarity fusion metric Q_Y (about 0..1)."""
-    a, b, c = (z.astype(np.float64) for z in (ir, vi, f))
-    m1, s1, s2 = _qy_ssim(a, b)
-    m2, _, _ = _qy_ssim(a, c)
-    m3, _, _ = _qy_ssim(b, c)
-    binmap = (m1 >= 0.75).astype(np.float64)
-    lam = s1 / (s1 + s2 + 1e-10)
-    q = (lam * m2 + (1 - lam) * m3) * binmap + np.maximum(m2, m3) * (1 - binmap)
+    """Yang's structural-similarity fusion metric Q_Y (about 0..1), C1 = 1e-4, C2 = 9e-4 on 0..255 data."""
+    kr, kc = _qy_window()
+    imgs = [z.astype(np.float64) for z in (ir, vi, f)]
+    mu = [sep_correlate(z, kr, kc, "constant") for z in imgs]
+    var = [sep_correlate(z * z, kr, kc, "constant") - m * m for z, m in zip(imgs, mu)]
+
+    def ssim_map(i: int, j: int) -> np.ndarray:
+        mu12 = mu[i] * mu[j]
+        s12 = sep_correlate(imgs[i] * imgs[j], kr, kc, "constant") - mu12
+        num = (2 * mu12 + 1e-4) * (2 * s12 + 9e-4)
+        return num / ((mu[i] * mu[i] + mu[j] * mu[j] + 1e-4) * (var[i] + var[j] + 9e-4))
+
+    m1, m2, m3 = ssim_map(0, 1), ssim_map(0, 2), ssim_map(1, 2)
+    strong = (m1 >= 0.75).astype(np.float64)
+    lam = var[0] / (var[0] + var[1] + 1e-10)
+    # products with the 0/1 map (not np.where) so that a NaN in either branch propagates as in the reference
+    q = (lam * m2 + (1 - lam) * m3) * strong + np.maximum(m2, m3) * (1 - strong)
     return float(np.mean(q))
 
 
@@ -394,24 +385,43 @@ def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
         z = z.astype(np.float64)
         imgs.append((z - z.min()) / (z.max() - z.min()))
     sd = _csf_filter(imgs[0].shape).astype(np.float64)
+    # G = exp(-(x^2 + y^2) / (2 s^2)) / (2 pi s^2) on a 31x31 grid = outer product of 1-D profiles
     g1, g2 = _gauss31(2.0), _gauss31(4.0)
-    n1, n2 = 1.0 / (2 * np.pi * 4.0), 1.0 / (2 * np.pi * 16.0)
+    g1n, g2n = g1 / (2 * np.pi * 4.0), g2 / (2 * np.pi * 16.0)
 
     def contrast_p(z: np.ndarray) -> np.ndarray:
-        zf = np.fft.irfft2(np.fft.rfft2(z) * sd, s=z.shape)
-        c = (sep_correlate(zf, g1, g1, "constant") * n1) / (sep_correlate(zf, g2, g2, "constant") * n2 + 1e-10) - 1
-        ac = np.abs(c)
-        return ac**3 / (ac**2 + 0.0001)
+        zf = sfft.irfft2(sfft.rfft2(z) * sd, s=z.shape)
+        c = sep_correlate(zf, g1n, g1, "constant")
+        d = sep_correlate(zf, g2n, g2, "constant")
+        d += 1e-10
+        c /= d
+        c -= 1
+        np.abs(c, out=c)
+        c2 = c * c  # |C|^p / (|C|^q + Z) with p = 3, q = 2 (torch evaluates these powers as products)
+        c *= c2
+        c2 += 0.0001
+        c /= c2
+        return c
 
     c1, c2, cf = (contrast_p(z) for z in imgs)
     with np.errstate(divide="ignore", invalid="ignore"):
-        m1 = (c1 < cf).astype(np.float64)
-        q1 = (c1 / cf) * m1 + (cf / c1) * (1 - m1)
-        m2 = (c2 < cf).astype(np.float64)
-        q2 = (c2 / cf) * m2 + (cf / c2) * (1 - m2)
-        den = c1**2 + c2**2 + 1e-10
-        q = (c1**2 / den) * q1 + (c2**2 / den) * q2
-    return float(np.mean(q))
+        q1 = np.where(c1 < cf, c1 / cf, cf / c1)
+        q2 = np.where(c2 < cf, c2 / cf, cf / c2)
+        if not (np.all(cf) and np.all(c1) and np.all(c2)):
+            # a zero contrast makes the reference's masked sum (x/0)*0 = NaN; keep that behaviour
+            m1 = (c1 < cf).astype(np.float64)
+            q1 = (c1 / cf) * m1 + (cf / c1) * (1 - m1)
+            m2 = (c2 < cf).astype(np.float64)
+            q2 = (c2 / cf) * m2 + (cf / c2) * (1 - m2)
+        s1 = c1 * c1
+        s2 = c2 * c2
+        den = s1 + s2
+        den += 1e-10
+        s1 *= q1
+        s2 *= q2
+        s1 += s2
+        s1 /= den
+    return float(np.mean(s1))
 
 
 # -------------------------------------------------------------------------------------- Qabf, Nabf
@@ -434,30 +444,35 @@ def _nabf_edges(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
-    """Fusion artifacts N^{AB/F} (Kumar's modification of Petrovic's measure), 0..1, lower is better."""
+    """Fusion artifacts N^{AB/F} (Kumar's modification of Petrovic's measure), 0..1, lower is better.
+
+    ``sum(na ((1 - Q^AF) w_A + (1 - Q^BF) w_B)) / sum(w_A + w_B)`` with ``na`` the pixels where F has a
+    stronger edge than both sources and ``w = g^1.5`` for ``g >= 2``; Q is evaluated only where ``na`` holds.
+    """
     gva, gha, ga = _nabf_edges(ir)
     gvb, ghb, gb = _nabf_edges(vi)
     gvf, ghf, gf = _nabf_edges(f)
-    with np.errstate(divide="ignore", invalid="ignore"):
-
-        def rel(g: np.ndarray) -> np.ndarray:
-            r = np.where(g > gf, gf / g, g / gf)
-            return np.where((g == 0) | (gf == 0), 0.0, r)
-
-        def ang(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
-            return np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
-
-        gaf, gbf = rel(ga), rel(gb)
-        aa, ab, af = ang(gva, gha), ang(gvb, ghb), ang(gvf, ghf)
-    aaf = np.abs(np.abs(aa - af) - np.pi / 2) * 2 / np.pi
-    abf = np.abs(np.abs(ab - af) - np.pi / 2) * 2 / np.pi
-    qaf = np.sqrt(0.9999 / (1 + np.exp(-19 * (gaf - 0.5))) * (0.9995 / (1 + np.exp(-22 * (aaf - 0.5)))))
-    qbf = np.sqrt(0.9999 / (1 + np.exp(-19 * (gbf - 0.5))) * (0.9995 / (1 + np.exp(-22 * (abf - 0.5)))))
     wa = np.where(ga >= 2, ga**1.5, 0.0)
     wb = np.where(gb >= 2, gb**1.5, 0.0)
     wsum = np.sum(wa + wb)
-    na = ((gf > ga) & (gf > gb)).astype(np.float64)
-    return float(np.sum(na * ((1 - qaf) * wa + (1 - qbf) * wb)) / wsum)
+    na = (gf > ga) & (gf > gb)
+    gfn = gf[na]
+    with np.errstate(divide="ignore", invalid="ignore"):
+
+        def ang(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+            gv, gh = gv[na], gh[na]
+            return np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
+
+        af = ang(gvf, ghf)
+
+        def q(g: np.ndarray, gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+            g = g[na]
+            rel = np.where((g == 0) | (gfn == 0), 0.0, np.where(g > gfn, gfn / g, g / gfn))
+            axf = np.abs(np.abs(ang(gv, gh) - af) - np.pi / 2) * 2 / np.pi
+            return np.sqrt(0.9999 / (1 + np.exp(-19 * (rel - 0.5))) * (0.9995 / (1 + np.exp(-22 * (axf - 0.5)))))
+
+        num = np.sum((1 - q(ga, gva, gha)) * wa[na] + (1 - q(gb, gvb, ghb)) * wb[na])
+    return float(num / wsum)
 
 
 # ------------------------------------------------------------------------------------------ profile
