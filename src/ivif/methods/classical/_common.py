@@ -65,7 +65,16 @@ def gaussian_1d(size: int, sigma: float) -> np.ndarray:
     return g / g.sum()
 
 
+_CV_BORDER = {"replicate": cv2.BORDER_REPLICATE, "symmetric": cv2.BORDER_REFLECT, "circular": cv2.BORDER_WRAP,
+              "zero": cv2.BORDER_CONSTANT}
+
+
 def _pad(img: np.ndarray, top: int, bottom: int, left: int, right: int, mode: PadMode) -> np.ndarray:
+    h, w = img.shape[:2]
+    if (max(top, bottom) < h and max(left, right) < w and img.dtype in (np.float64, np.float32)
+            and (img.ndim == 2 or img.shape[2] <= 4)):
+        # OpenCV pads ~10x faster than np.pad; same result while the pad is smaller than the image.
+        return cv2.copyMakeBorder(img, top, bottom, left, right, _CV_BORDER[mode], value=0)
     width = ((top, bottom), (left, right)) + ((0, 0),) * (img.ndim - 2)
     if mode == "zero":
         return np.pad(img, width, mode="constant")
@@ -183,16 +192,21 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.
     I = np.asarray(guide, dtype=np.float64)
     p = np.asarray(src, dtype=np.float64)
     inv_n = _inv_n_like(I, r)
+    self_guided = p is I or (p.shape == I.shape and np.array_equal(p, I))
     mean_i = box_sum(I, r)
     mean_i *= inv_n
-    mean_p = box_sum(p, r)
-    mean_p *= inv_n
-    a = box_sum(I * p, r)
-    a *= inv_n
-    a -= mean_i * mean_p  # cov(I, p)
     var_i = box_sum(I * I, r)
     var_i *= inv_n
     var_i -= mean_i * mean_i
+    if self_guided:  # p == I: cov(I, p) = var(I), mean_p = mean_I (saves two box filters)
+        mean_p = mean_i.copy()
+        a = var_i.copy()
+    else:
+        mean_p = box_sum(p, r)
+        mean_p *= inv_n
+        a = box_sum(I * p, r)
+        a *= inv_n
+        a -= mean_i * mean_p  # cov(I, p)
     var_i += eps
     a /= var_i
     mean_p -= a * mean_i  # b = mean_p - a * mean_I
