@@ -147,24 +147,29 @@ def _omp_chunk(d: np.ndarray, x: np.ndarray, eps2: float, t_max: int) -> np.ndar
     nsig, n = x.shape
     m = d.shape[1]
     dt = d.T.copy()
-    # results, indexed by signal
-    rmat = np.zeros((nsig, t_max, t_max))  # D_I = Q R with R upper triangular
-    z = np.zeros((nsig, t_max))  # coordinates of x in the orthonormal basis Q
-    ind = np.zeros((nsig, t_max), dtype=np.int64)
-    count = np.zeros(nsig, dtype=np.int64)
-    # Working set: every row is updated each iteration (contiguous slices, no gathers); rows of finished
-    # signals are frozen by zeroing their step, and the set is compacted once half of it has finished.
+    gamma = np.zeros((nsig, m))
+    # Working set: every row is updated each iteration with contiguous slices (no gathers); a finished
+    # signal's row is frozen (zero step, count no longer advanced) and leaves the set at the next
+    # compaction, when its coefficients are solved and written out.
     resnorm = np.einsum("ij,ij->i", x, x)
     sig = np.flatnonzero(resnorm > eps2)
-    live = np.ones(sig.size, dtype=bool)
+    k = sig.size
+    live = np.ones(k, dtype=bool)
     r = x[sig].copy()
-    q = np.zeros((sig.size, t_max, n))
-    selected = np.zeros((sig.size, m), dtype=bool)
+    q = np.zeros((k, t_max, n))  # orthonormal basis of the selected atoms, row i = q_i
+    rmat = np.zeros((k, t_max, t_max))  # D_I = Q R, R upper triangular
+    z = np.zeros((k, t_max))  # coordinates of x in Q
+    ind = np.zeros((k, t_max), dtype=np.int64)
+    count = np.zeros(k, dtype=np.int64)
+    selected = np.zeros((k, m), dtype=bool)
     i = 0
     while i < t_max and live.any():
         if live.sum() < 0.5 * live.size:
+            done = np.flatnonzero(~live)
+            _solve_into(gamma, sig[done], rmat[done], z[done], ind[done], count[done])
             keep = np.flatnonzero(live)
-            sig, r, q, selected, live = sig[keep], r[keep], q[keep], selected[keep], live[keep]
+            sig, r, q, rmat, z, ind, count, selected, live = (
+                a[keep] for a in (sig, r, q, rmat, z, ind, count, selected, live))
         k = sig.size
         ar = np.arange(k)
         alpha = r @ d
@@ -184,34 +189,43 @@ def _omp_chunk(d: np.ndarray, x: np.ndarray, eps2: float, t_max: int) -> np.ndar
             v = atom
         if not live.any():
             break
-        nv = np.sqrt(np.einsum("kj,kj->k", v, v))
-        nv[~live] = 1.0
-        v /= nv[:, None]
-        v[~live] = 0.0  # frozen rows: zero step
+        dead = ~live
+        rest[dead] = 1.0
+        proj[dead] = 0.0
+        v /= np.sqrt(np.einsum("kj,kj->k", v, v) + dead)[:, None]
+        v[dead] = 0.0
         q[:, i] = v
+        rmat[:, :i, i] = proj
+        rmat[:, i, i] = np.sqrt(rest)
         zi = np.einsum("kj,kj->k", v, r)
+        z[:, i] = zi
         r -= zi[:, None] * v
-        rows = np.flatnonzero(live)
-        s_ids = sig[rows]
-        rmat[s_ids, :i, i] = proj[rows]
-        rmat[s_ids, i, i] = np.sqrt(rest[rows])
-        z[s_ids, i] = zi[rows]
-        ind[s_ids, i] = pos[rows]
-        selected[rows, pos[rows]] = True
-        count[s_ids] = i + 1
+        ind[:, i] = pos
+        selected[ar[live], pos[live]] = True
+        count[live] = i + 1
         i += 1
         live &= np.einsum("kj,kj->k", r, r) > eps2
-    # back-substitution R c = z, vectorised over signals; unused rows have z = 0 and give c = 0
-    c = np.zeros((nsig, t_max))
-    diag = np.diagonal(rmat, axis1=1, axis2=2).copy()
-    diag[diag == 0] = 1.0
-    for j in range(int(count.max(initial=0)) - 1, -1, -1):
-        c[:, j] = (z[:, j] - np.einsum("kl,kl->k", rmat[:, j, j + 1 :], c[:, j + 1 :])) / diag[:, j]
-    gamma = np.zeros((nsig, m))
-    rows_all = np.repeat(np.arange(nsig), t_max)
-    valid = (np.arange(t_max)[None, :] < count[:, None]).ravel()
-    np.add.at(gamma, (rows_all[valid], ind.ravel()[valid]), c.ravel()[valid])
+    _solve_into(gamma, sig, rmat, z, ind, count)
     return gamma
+
+
+def _solve_into(gamma: np.ndarray, sig: np.ndarray, rmat: np.ndarray, z: np.ndarray, ind: np.ndarray,
+                count: np.ndarray) -> None:
+    """Back-substitute ``R c = z`` (first ``count`` atoms of each row) and scatter ``c`` into ``gamma[sig]``."""
+    if not sig.size:
+        return
+    t = int(count.max(initial=0))
+    if t == 0:
+        return
+    c = np.zeros((sig.size, t))
+    diag = np.diagonal(rmat, axis1=1, axis2=2)[:, :t].copy()
+    used = np.arange(t)[None, :] < count[:, None]
+    zz = np.where(used, z[:, :t], 0.0)
+    diag[~used | (diag == 0)] = 1.0
+    for j in range(t - 1, -1, -1):
+        c[:, j] = (zz[:, j] - np.einsum("kl,kl->k", rmat[:, j, j + 1 : t], c[:, j + 1 :])) / diag[:, j]
+    rows = np.repeat(sig, t)[used.ravel()]
+    np.add.at(gamma, (rows, ind[:, :t].ravel()[used.ravel()]), c.ravel()[used.ravel()])
 
 
 # ---------------------------------------------------------------------------------- patch fusion
@@ -249,6 +263,8 @@ def sparse_codes(img: np.ndarray, d: np.ndarray, overlap: int, epsilon: float
     """Codes (``m x N``) and means (``N``) of the mean-removed 8x8 grid patches of ``img``."""
     patch = int(round(np.sqrt(d.shape[0])))
     ys, xs = patch_grid(img.shape[0], img.shape[1], patch, patch - overlap)
+    if ys.size == 0 or xs.size == 0:  # smaller than one patch: no codes (sparse_fusion averages)
+        return np.zeros((d.shape[1], 0)), np.zeros(0)
     p = extract_patches(img, ys, xs, patch)
     mean = p.mean(axis=0)
     return omp_error(d, p - mean, epsilon), mean
