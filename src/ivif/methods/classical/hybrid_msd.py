@@ -41,42 +41,45 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float) -> np.ndarra
     gx = (np.arange(w) / sigma_s + 0.5).astype(np.int64) + _PAD
     gy = (np.arange(h) / sigma_s + 0.5).astype(np.int64) + _PAD
     gz = (z / sigma_r + 0.5).astype(np.int64) + _PAD
-    flat = (gy[:, None] * sw + gx[None, :]) * sd + gz  # grid laid out as [y, x, z]
+    flat = ((gy[:, None] * sw + gx[None, :]) * sd + gz).ravel()  # grid laid out as [y, x, z]
     n = sh * sw * sd
-    val = np.bincount(flat.ravel(), weights=a.ravel(), minlength=n)
-    wt = np.bincount(flat.ravel(), minlength=n).astype(np.float64)
-    grid = np.stack([val, wt], axis=-1).reshape(sh, sw, sd, 2)
-    for axis in (1, 0, 2):  # the MEX blurs x, then y, then z; the order does not change the result
+    grid = np.empty((n, 2))
+    grid[:, 0] = np.bincount(flat, weights=a.ravel(), minlength=n)
+    grid[:, 1] = np.bincount(flat, minlength=n)
+    grid = grid.reshape(sh, sw, sd, 2)
+    # Blur: per axis two passes of (left + right + 2 centre) / 4 on the interior; the outermost cells,
+    # never filled by the splatting, stay 0 (the MEX only writes the interior). The axes commute.
+    tmp = np.empty_like(grid)
+    for axis in (0, 1, 2):
         for _ in range(2):
-            new = np.zeros_like(grid)
-            c = [slice(1, -1)] * 3
-            lo, hi = list(c), list(c)
-            lo[axis] = slice(0, -2)
-            hi[axis] = slice(2, None)
-            new[tuple(c)] = (grid[tuple(lo)] + grid[tuple(hi)] + 2.0 * grid[tuple(c)]) / 4.0
-            grid = new
+            src, dst = np.moveaxis(grid, axis, 0), np.moveaxis(tmp, axis, 0)
+            np.add(src[:-2], src[2:], out=dst[1:-1])
+            dst[1:-1] += 2.0 * src[1:-1]
+            dst[1:-1] *= 0.25
+            dst[0] = 0.0
+            dst[-1] = 0.0
+            grid, tmp = tmp, grid
     # Slicing: trilinear interpolation with float32 weights, as Math_tools::trilinear_interpolation.
+    # The +1 neighbours never need the MEX's clamping: the grid has 2 padding cells on every side.
     fx = np.arange(w) / sigma_s + _PAD
     fy = np.arange(h) / sigma_s + _PAD
     fz = z / sigma_r + _PAD
-    ix = np.clip(fx.astype(np.int64), 0, sw - 1)
-    iy = np.clip(fy.astype(np.int64), 0, sh - 1)
-    iz = np.clip(fz.astype(np.int64), 0, sd - 1)
+    ix, iy, iz = fx.astype(np.int64), fy.astype(np.int64), fz.astype(np.int64)
     ax = (fx - ix).astype(np.float32)
     ay = (fy - iy).astype(np.float32)
     az = (fz - iz).astype(np.float32)
-    ixx, iyy, izz = np.minimum(ix + 1, sw - 1), np.minimum(iy + 1, sh - 1), np.minimum(iz + 1, sd - 1)
     one = np.float32(1.0)
-    Y, X = iy[:, None], ix[None, :]
-    YY, XX = iyy[:, None], ixx[None, :]
+    base = ((iy[:, None] * sw + ix[None, :]) * sd + iz).ravel()
+    flat_grid = grid.reshape(n, 2)
+    out = np.zeros((h * w, 2))
     AY, AX = ay[:, None], ax[None, :]
-    out = np.zeros((h, w, 2))
-    for yi, xi, wy, wx in ((Y, X, one - AY, one - AX), (Y, XX, one - AY, AX), (YY, X, AY, one - AX), (YY, XX, AY, AX)):
+    corners = ((0, one - AY, one - AX), (sd, one - AY, AX), (sw * sd, AY, one - AX), (sw * sd + sd, AY, AX))
+    for off, wy, wx in corners:
         wxy = wx * wy  # float32, as the MEX's (1-x_alpha)*(1-y_alpha)
-        for zi, wz in ((iz, one - az), (izz, az)):
-            wt3 = (wxy * wz).astype(np.float64)
-            out += wt3[..., None] * grid[yi, xi, zi]
-    return out[..., 0] / out[..., 1]
+        for dz, wz in ((0, one - az), (1, az)):
+            wt3 = (wxy * wz).astype(np.float64).ravel()
+            out += wt3[:, None] * flat_grid.take(base + (off + dz), axis=0)
+    return (out[:, 0] / out[:, 1]).reshape(h, w)
 
 
 def _decompose(img: np.ndarray) -> tuple[list, list, list]:
