@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from ..errors import ImageReadError, MetricError
+from ..errors import DependencyError, ImageReadError, MetricError
 from ._pyref import (
     check_pair,
-    joint_hist,
     level_hist,
     mutual_information_bits,
     qabf_edges,
@@ -36,7 +35,6 @@ from ._pyref import (
     sep_correlate,
     sobel_xy,
     to_levels8,
-    vifp_scale_sums,
 )
 from .profiles import MetricDef, Profile, register_profile
 
@@ -222,27 +220,6 @@ def scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- VIF
-def _zoo_vif_window(n: int) -> np.ndarray:
-    # linspace(-n//2, n//2, n) is not centred (e.g. -9..8 for n = 17); exact in float32.
-    x = np.linspace((-n) // 2, n // 2, n)
-    g = np.exp(-(x * x) / (2 * (n / 5) ** 2))
-    return g / g.sum()
-
-
-def _vif_numpy(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
-    """Separable float32 emulation (no torch): same formulas, OpenCV's float32 accumulation order."""
-    wins = [_zoo_vif_window(2 ** (5 - s) + 1).astype(np.float32) for s in range(1, 5)]
-    sums = vifp_scale_sums([a, b], f, wins, "constant", _sum32)
-    total = F32(0)
-    for per_scale in sums:
-        num = den = F32(0)
-        for n, d in per_scale:  # float32 accumulation over scales, as num += torch.sum(...)
-            num = num + n
-            den = den + d
-        total = total + num / den
-    return float(total)
-
-
 def _vif_torch(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """The survey's float32 VIF with torch's own ``conv2d``, called on the same tensor layouts as the
     reference (one 1x1xHxW image per call; after subsampling, strided views), so every filtered value is
@@ -299,122 +276,139 @@ def _vif_torch(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     return float(num[0] / den[0] + num[1] / den[1])
 
 
-_warned_vif = False
+def _require_torch(metric: str):
+    """torch, or :class:`DependencyError`: these zoo metrics are defined by torch's float32 round-off."""
+    try:
+        import torch
+
+        return torch
+    except ImportError as exc:
+        raise DependencyError(
+            f"zoo {metric} reproduces the survey's torch float32 computation and needs torch: "
+            "pip install 'ivif[torch]' (a NumPy float32 emulation differs by up to 2.4e-4 relative on VIF "
+            "and 0.05 on SSIM on real images, beyond the profile's tolerance)"
+        ) from exc
 
 
 def vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """VIF(IR, F) + VIF(VI, F), 4-scale VIF-P as the survey computes it (float32, zero padding).
 
-    Uses torch's ``conv2d`` when torch is installed (reproduces the reference's float32 round-off);
-    otherwise a NumPy/OpenCV float32 emulation that differs from the reference by up to ~2.5e-4 relative
-    on real images (a warning says so once).
+    Needs torch: the value is computed with torch's own ``conv2d`` exactly as the reference runs it.
     """
-    a, b, c = _f(ir), _f(vi), _f(f)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        global _warned_vif
-        if not _warned_vif:
-            import warnings
-
-            warnings.warn(
-                "zoo VIF without torch: float32 emulation, up to ~2.5e-4 relative from the reference; "
-                "pip install 'ivif[torch]' for the exact value",
-                stacklevel=2,
-            )
-            _warned_vif = True
-        return _vif_numpy(a, b, c)
-    return _vif_torch(a, b, c)
+    _require_torch("VIF")
+    return _vif_torch(_f(ir), _f(vi), _f(f))
 
 
 # --------------------------------------------------------------------------------------- SSIM family
-def _gauss11_32() -> np.ndarray:
-    c = np.arange(11, dtype=np.float32) - F32(5)
-    g = np.exp(-(c * c) / F32(2 * 1.5**2))
-    return g / g.sum()
+class _TorchSSIM:
+    """SSIM/MS-SSIM of ``ssim.py`` with torch's own float32 ``conv2d``/``avg_pool2d`` on the same tensor
+    layouts (contiguous 1x1xHxW, an 11x1 then a 1x11 Gaussian, 'valid'). With the data scaled by 255 and
+    data_range 255, flat regions divide float32 round-off by C2 = 58.5, so only the reference's own
+    accumulation order reproduces its values (a NumPy emulation was off by up to 0.05 on VIFB images)."""
+
+    def __init__(self, torch):
+        self.torch = torch
+        import torch.nn.functional as tF
+
+        self.F = tF
+        c = torch.arange(11, dtype=torch.float32)
+        c -= 11 // 2
+        g = torch.exp(-(c**2) / (2 * 1.5**2))
+        g /= g.sum()
+        self.win = g.unsqueeze(0).unsqueeze(0).repeat([1, 1, 1, 1])  # (1, 1, 1, 11)
+
+    def tensor(self, img: np.ndarray):
+        # torchvision's to_tensor keeps float32 arrays unscaled; the reference multiplies by 255 again
+        return (self.torch.from_numpy(_f(img)[None]).contiguous().unsqueeze(0).unsqueeze(0) * 255.0).squeeze(2)
+
+    def filt(self, x):
+        out = x
+        for i, s in enumerate(x.shape[2:]):
+            if s >= self.win.shape[-1]:
+                perms = list(range(self.win.ndim))
+                perms[2 + i] = perms[-1]
+                perms[-1] = 2 + i
+                out = self.F.conv2d(out, weight=self.win.permute(perms), stride=1, padding=0, groups=1)
+        return out
+
+    def stats(self, x):
+        mu = self.filt(x)
+        mu_sq = mu.pow(2)
+        return mu, mu_sq, self.filt(x * x) - mu_sq
+
+    def ssim_cs(self, x, y, sy=None):
+        mu1, mu1_sq, s1 = self.stats(x)
+        mu2, mu2_sq, s2 = sy if sy is not None else self.stats(y)
+        mu12 = mu1 * mu2
+        s12 = self.filt(x * y) - mu12
+        c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+        cs_map = (2 * s12 + c2) / (s1 + s2 + c2)
+        ssim_map = ((2 * mu12 + c1) / (mu1_sq + mu2_sq + c1)) * cs_map
+        return self.torch.flatten(ssim_map, 2).mean(-1), self.torch.flatten(cs_map, 2).mean(-1)
+
+    def ssim(self, ir, vi, f) -> float:
+        y = self.tensor(f)
+        sy = self.stats(y)
+        sa = self.ssim_cs(self.tensor(ir), y, sy)[0].mean()
+        sb = self.ssim_cs(self.tensor(vi), y, sy)[0].mean()
+        return float(1 * sa + 1 * sb)
+
+    def ms_ssim(self, ir, vi, f) -> float:
+        torch = self.torch
+        w = torch.tensor(_MS_W.tolist(), dtype=torch.float32)
+        xs = [self.tensor(ir), self.tensor(vi)]
+        y = self.tensor(f)
+        mcs: list[list] = [[], []]
+        last: list = [None, None]
+        for level in range(5):
+            sy = self.stats(y)
+            for i, x in enumerate(xs):
+                s, cs = self.ssim_cs(x, y, sy)
+                if level < 4:
+                    mcs[i].append(self.F.relu(cs))
+                else:
+                    last[i] = s
+            if level < 4:
+                pad = [v % 2 for v in y.shape[2:]]
+                xs = [self.F.avg_pool2d(x, kernel_size=2, padding=pad) for x in xs]
+                y = self.F.avg_pool2d(y, kernel_size=2, padding=pad)
+        vals = []
+        for i in range(2):
+            stack = torch.stack(mcs[i] + [self.F.relu(last[i])], dim=0)
+            vals.append(torch.prod(stack ** w.reshape((-1, 1, 1)), dim=0).mean())
+        return float(1 * vals[0] + 1 * vals[1])
 
 
-_G11 = _gauss11_32()
-_C1 = (0.01 * 255) ** 2
-_C2 = (0.03 * 255) ** 2
+_TSSIM: list = []
 
 
-def _ssim_filter(z: np.ndarray) -> np.ndarray:
-    # 11-tap Gaussian (sigma 1.5), 'valid', float32; an axis shorter than the window is left unfiltered
-    # (the reference only warns and skips it).
-    kr = _G11 if z.shape[0] >= 11 else np.ones(1, np.float32)
-    kc = _G11 if z.shape[1] >= 11 else np.ones(1, np.float32)
-    return sep_correlate(z, kr, kc, "valid")
-
-
-def _ssim_stats(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mu = _ssim_filter(z)
-    mu_sq = mu * mu
-    return mu, mu_sq, _ssim_filter(z * z) - mu_sq
-
-
-def _ssim_cs(x: np.ndarray, y: np.ndarray, sx=None, sy=None) -> tuple[np.float32, np.float32]:
-    """pytorch_msssim-style (SSIM, CS) means in float32; ``sx``/``sy`` are cached :func:`_ssim_stats`."""
-    mu1, mu1_sq, s1 = sx if sx is not None else _ssim_stats(x)
-    mu2, mu2_sq, s2 = sy if sy is not None else _ssim_stats(y)
-    mu12 = mu1 * mu2
-    s12 = _ssim_filter(x * y) - mu12
-    cs_map = (F32(2) * s12 + F32(_C2)) / (s1 + s2 + F32(_C2))
-    ssim_map = ((F32(2) * mu12 + F32(_C1)) / (mu1_sq + mu2_sq + F32(_C1))) * cs_map
-    return _mean32(ssim_map), _mean32(cs_map)
-
-
-def _scaled(img: np.ndarray) -> np.ndarray:
-    # ssim.py multiplies the float32 0..255 arrays by 255 again (to_tensor does not rescale float input).
-    return _f(img) * F32(255)
+def _torch_ssim() -> _TorchSSIM:
+    torch = _require_torch("SSIM/MS_SSIM")
+    if not _TSSIM:
+        _TSSIM.append(_TorchSSIM(torch))
+    return _TSSIM[0]
 
 
 def ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
-    """SSIM(IR, F) + SSIM(VI, F) with the survey's scaling (effective data range 1 grey level)."""
-    c = _scaled(f)
-    sc = _ssim_stats(c)
-    return float(_ssim_cs(_scaled(ir), c, sy=sc)[0] + _ssim_cs(_scaled(vi), c, sy=sc)[0])
+    """SSIM(IR, F) + SSIM(VI, F) with the survey's scaling (effective data range 1 grey level); needs
+    torch (the reference's float32 convolution, see :class:`_TorchSSIM`)."""
+    return _torch_ssim().ssim(ir, vi, f)
 
 
 _MS_W = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], dtype=np.float32)
 
 
-def _avg_pool2(x: np.ndarray) -> np.ndarray:
-    # avg_pool2d(kernel 2, padding = size % 2, count_include_pad): an odd axis gets one zero row/column in
-    # front and the divisor stays 4; the trailing padded row/column is never reached.
-    ph, pw = x.shape[0] % 2, x.shape[1] % 2
-    if ph or pw:
-        x = np.pad(x, ((ph, 0), (pw, 0)))
-    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
-    x = x[:h, :w]
-    s = x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]
-    return s / F32(4)
-
-
-def _ms_ssim_pair(refs: list[np.ndarray], y: np.ndarray) -> list[np.float32]:
-    """MS-SSIM of each reference against ``y`` (``y``'s pyramid and statistics shared)."""
-    if min(y.shape) <= 160:
-        raise MetricError(
-            f"MS_SSIM (zoo) needs both sides larger than 160 pixels (4 downsamplings of an 11-tap window), "
-            f"got {y.shape[1]}x{y.shape[0]}; the reference asserts the same"
-        )
-    vals: list[list[np.float32]] = [[] for _ in refs]
-    xs = list(refs)
-    for level in range(5):
-        sy = _ssim_stats(y)
-        for i, x in enumerate(xs):
-            s, cs = _ssim_cs(x, y, sy=sy)
-            vals[i].append(max(s if level == 4 else cs, F32(0)))  # relu(cs) per level, relu(ssim) last
-        if level < 4:
-            xs = [_avg_pool2(x) for x in xs]
-            y = _avg_pool2(y)
-    return [np.prod(np.array(v, dtype=np.float32) ** _MS_W, dtype=np.float32) for v in vals]
-
 
 def ms_ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
-    """MS-SSIM(IR, F) + MS-SSIM(VI, F), 5 scales, the survey's scaling; images must exceed 160 px."""
-    va, vb = _ms_ssim_pair([_scaled(ir), _scaled(vi)], _scaled(f))
-    return float(va + vb)
+    """MS-SSIM(IR, F) + MS-SSIM(VI, F), 5 scales, the survey's scaling; images must exceed 160 px.
+
+    Needs torch (the reference's float32 convolution and pooling, see :class:`_TorchSSIM`)."""
+    if min(f.shape) <= 160:
+        raise MetricError(
+            f"MS_SSIM (zoo) needs both sides larger than 160 pixels (4 downsamplings of an 11-tap window), "
+            f"got {f.shape[1]}x{f.shape[0]}; the reference asserts the same"
+        )
+    return _torch_ssim().ms_ssim(ir, vi, f)
 
 
 # ------------------------------------------------------------------------------------------ Q_y, Q_cb
