@@ -41,12 +41,13 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float) -> np.ndarra
     gx = (np.arange(w) / sigma_s + 0.5).astype(np.int64) + _PAD
     gy = (np.arange(h) / sigma_s + 0.5).astype(np.int64) + _PAD
     gz = (z / sigma_r + 0.5).astype(np.int64) + _PAD
-    flat = ((gy[:, None] * sw + gx[None, :]) * sd + gz).ravel()  # grid laid out as [y, x, z]
+    # Grid laid out as [z, y, x, (value, weight)]: every blur pass then runs over long contiguous rows.
+    flat = ((gz * sh + gy[:, None]) * sw + gx[None, :]).ravel()
     n = sh * sw * sd
     grid = np.empty((n, 2))
     grid[:, 0] = np.bincount(flat, weights=a.ravel(), minlength=n)
     grid[:, 1] = np.bincount(flat, minlength=n)
-    grid = grid.reshape(sh, sw, sd, 2)
+    grid = grid.reshape(sd, sh, sw, 2)
     # Blur: per axis two passes of (left + right + 2 centre) / 4 on the interior; the outermost cells,
     # never filled by the splatting, stay 0 (the MEX only writes the interior). The axes commute.
     tmp = np.empty_like(grid)
@@ -69,14 +70,14 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float) -> np.ndarra
     ay = (fy - iy).astype(np.float32)
     az = (fz - iz).astype(np.float32)
     one = np.float32(1.0)
-    base = ((iy[:, None] * sw + ix[None, :]) * sd + iz).ravel()
+    base = ((iz * sh + iy[:, None]) * sw + ix[None, :]).ravel()
     flat_grid = grid.reshape(n, 2)
     out = np.zeros((h * w, 2))
     AY, AX = ay[:, None], ax[None, :]
-    corners = ((0, one - AY, one - AX), (sd, one - AY, AX), (sw * sd, AY, one - AX), (sw * sd + sd, AY, AX))
+    corners = ((0, one - AY, one - AX), (1, one - AY, AX), (sw, AY, one - AX), (sw + 1, AY, AX))
     for off, wy, wx in corners:
         wxy = wx * wy  # float32, as the MEX's (1-x_alpha)*(1-y_alpha)
-        for dz, wz in ((0, one - az), (1, az)):
+        for dz, wz in ((0, one - az), (sh * sw, az)):
             wt3 = (wxy * wz).astype(np.float64).ravel()
             out += wt3[:, None] * flat_grid.take(base + (off + dz), axis=0)
     return (out[:, 0] / out[:, 1]).reshape(h, w)
