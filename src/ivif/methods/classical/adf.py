@@ -20,25 +20,40 @@ _NEIGHBOURS = tuple((dy, dx, 1.0 / (dy * dy + dx * dx)) for dy in (-1, 0, 1) for
 
 
 def anisotropic_diffusion(im: np.ndarray, num_iter: int = 10, delta_t: float = 0.15, kappa: float = 30.0,
-                          option: int = 1) -> np.ndarray:
+                          option: int = 1, dtype: type = np.float64) -> np.ndarray:
     """Perona-Malik diffusion over 8 neighbours with zero padding (Lopes' ``anisodiff2D``).
 
     Args:
-        im: gray image, float64, on the scale ``kappa`` refers to (VIFB: 0..255).
+        im: ``HxW`` image, or ``HxWxC`` to diffuse C images at once, on the scale ``kappa`` refers to
+            (VIFB: 0..255).
         option: 1 for ``exp(-(g/kappa)^2)`` conduction, 2 for ``1 / (1 + (g/kappa)^2)``.
+        dtype: working precision (MATLAB: float64).
     """
-    u = np.asarray(im, dtype=np.float64).copy()
-    h, w = u.shape
-    p = np.zeros((h + 2, w + 2))
+    u = np.array(im, dtype=dtype)
+    h, w = u.shape[:2]
+    p = np.zeros((h + 2, w + 2) + u.shape[2:], dtype=dtype)
+    acc = np.empty_like(u)
+    g = np.empty_like(u)
+    c = np.empty_like(u)
     for _ in range(num_iter):
         p[1:-1, 1:-1] = u  # imfilter's default zero padding: border neighbours count as 0
-        acc = np.zeros_like(u)
+        acc[...] = 0.0
         for dy, dx, wgt in _NEIGHBOURS:
-            g = p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] - u
-            r = (g / kappa) ** 2
-            c = np.exp(-r) if option == 1 else 1.0 / (1.0 + r)
-            acc += wgt * c * g
-        u += delta_t * acc
+            np.subtract(p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w], u, out=g)
+            np.multiply(g, 1.0 / kappa, out=c)
+            np.multiply(c, c, out=c)
+            if option == 1:
+                np.negative(c, out=c)
+                np.exp(c, out=c)
+            else:
+                c += 1.0
+                np.reciprocal(c, out=c)
+            c *= g
+            if wgt != 1.0:
+                c *= wgt
+            acc += c
+        acc *= delta_t
+        u += acc
     return u
 
 
@@ -63,18 +78,17 @@ class ADF(FusionMethod):
 
     display_name = "ADF"
     family = "classical"
-    color = "native"  # VIFB fuses each VIS channel with the IR image; the IR base layer is computed once
+    color = "native"  # VIFB fuses each VIS channel with the IR image; all are diffused in one pass
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
-        i1 = ir.astype(np.float64) * 255.0
-        a1 = anisotropic_diffusion(i1)
-        d1 = i1 - a1
-        chans = [vi] if vi.ndim == 2 else [vi[..., k] for k in range(3)]
+        # IR and the VIS channel(s) diffuse together as one HxWx(1+C) stack, in float32 (8-bit output
+        # identical to float64 but for rare rounding ties)
+        x = np.dstack([ir, vi]).astype(np.float32) * np.float32(255.0)
+        a = anisotropic_diffusion(x, dtype=np.float32).astype(np.float64)
+        x = x.astype(np.float64)
+        d = x - a
         out = []
-        for c in chans:
-            i2 = c.astype(np.float64) * 255.0
-            a2 = anisotropic_diffusion(i2)
-            d2 = i2 - a2
-            w1, w2 = kl_detail_weights(d1, d2)
-            out.append(matlab_uint8(w1 * d1 + w2 * d2 + 0.5 * a1 + 0.5 * a2) / 255.0)
+        for k in range(1, x.shape[2]):
+            w1, w2 = kl_detail_weights(d[..., 0], d[..., k])
+            out.append(matlab_uint8(w1 * d[..., 0] + w2 * d[..., k] + 0.5 * a[..., 0] + 0.5 * a[..., k]) / 255.0)
         return out[0] if vi.ndim == 2 else np.stack(out, axis=2)
