@@ -16,11 +16,15 @@ from ..base import FusionMethod
 from ._common import box_mean, imresize_matlab
 
 
+def _stretch(x: np.ndarray) -> np.ndarray:
+    # (x - min) / (max - min) * 255; a constant image (MATLAB: 0/0 = NaN everywhere) maps to 0.
+    mi, ma = x.min(), x.max()
+    return (x - mi) / (ma - mi) * 255.0 if ma > mi else np.zeros_like(x)
+
+
 def normalise_infrared(ir: np.ndarray) -> np.ndarray:
-    """Min-max stretch to 0..255 (float64); a constant image gives NaN as in MATLAB's 0/0."""
-    mi, ma = ir.min(), ir.max()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (ir - mi) / (ma - mi) * 255.0
+    """Min-max stretch to 0..255 (float64); a constant image maps to 0."""
+    return _stretch(ir)
 
 
 def fast_guided_filter(I: np.ndarray, p: np.ndarray, r: int, eps: float, s: float) -> np.ndarray:
@@ -48,15 +52,14 @@ def fast_guided_filter(I: np.ndarray, p: np.ndarray, r: int, eps: float, s: floa
 
 def enhance_visible(img: np.ndarray) -> np.ndarray:
     """``Ehn_GF.m``: visibility enhancement of one channel on the 0..255 scale (float64, capped at 255)."""
-    mi, ma = img.min(), img.max()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        img1 = (img - mi) / (ma - mi) * 255.0
+    img1 = _stretch(img)
     log_img = np.log(img1 + 1.0)
     r = int(np.floor(0.04 * max(img.shape)))
     base = 255.0 * fast_guided_filter(img1 / 255.0, img1 / 255.0, r, 0.1**2, max(1.0, r / 4.0))
     log_base = np.log(base + 1.0)
     target_contrast = np.log(4.0)
-    cf = target_contrast / (log_base.max() - log_base.min())
+    spread = log_base.max() - log_base.min()
+    cf = target_contrast / spread if spread > 0 else 1.0  # flat base: nothing to compress
     log_abs_scale = (1.0 - cf) * log_base.max()
     out = np.exp(cf * log_base + (log_img - log_base) + log_abs_scale)
     return np.minimum(out, 255.0)

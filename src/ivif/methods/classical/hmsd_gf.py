@@ -19,7 +19,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import gaussian_1d, guided_filter, imfilter_sep, matlab_round, matlab_uint8
+from ._common import gaussian_1d, guided_filter, imfilter_sep, matlab_round
 
 _N_LEVEL = 4
 _PS_BLOCK = 40  # PS.m: wS
@@ -129,26 +129,25 @@ def hmsd_gf_fuse(vi: np.ndarray, ir: np.ndarray, lam: float, ir_layers: tuple | 
     gb = gaussian_1d(2 * wb + 1, sigma_b)
     atan_l = np.arctan(lam)
     mb = None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(_N_LEVEL, 1, -1):
-            rj = np.maximum(np.abs(e2[j]) - np.abs(e1[j]), 0.0)
-            p = rj / rj.max()
-            c = np.arctan(lam * p) / atan_l
-            if mb is None:
-                cb = imfilter_sep(c, gb, gb, "symmetric")
-                mb = cb * m2[_N_LEVEL] + (1.0 - cb) * m1[_N_LEVEL]
-            c = imfilter_sep(c, g1, g1, "symmetric")
-            mb = mb + (c * e2[j] + (1.0 - c) * e1[j])
-            mb = mb + (c * d2[j] + (1.0 - c) * d1[j])
+    for j in range(_N_LEVEL, 1, -1):
+        rj = np.maximum(np.abs(e2[j]) - np.abs(e1[j]), 0.0)
+        # MATLAB divides by max(R) even when it is 0 (all-NaN weights, a white image); no infrared
+        # excess anywhere means no infrared dominance, P = 0 (never the case on the VIFB pairs).
+        rmax = rj.max()
+        p = rj / rmax if rmax > 0 else np.zeros_like(rj)
+        c = np.arctan(lam * p) / atan_l
+        if mb is None:
+            cb = imfilter_sep(c, gb, gb, "symmetric")
+            mb = cb * m2[_N_LEVEL] + (1.0 - cb) * m1[_N_LEVEL]
+        c = imfilter_sep(c, g1, g1, "symmetric")
+        mb = mb + (c * e2[j] + (1.0 - c) * e1[j])
+        mb = mb + (c * d2[j] + (1.0 - c) * d1[j])
     c11 = imfilter_sep((np.abs(e1[1]) < np.abs(e2[1])).astype(np.float64), g1, g1, "symmetric")
     mb = mb + (c11 * e2[1] + (1.0 - c11) * e1[1])
     c10 = (np.abs(d1[1]) < np.abs(d2[1])).astype(np.float64)
     mb = mb + (c10 * d2[1] + (1.0 - c10) * d1[1])
-    # FI = max(min(round(MB*275), 255), 0); NaN (0/0 when no infrared excess) survives min/max in
-    # MATLAB as... min(NaN, 255) = 255 there, so map NaN to 255 before the final uint8.
-    fi = matlab_round(mb * 275.0)
-    fi = np.where(np.isnan(fi), 255.0, fi)
-    return matlab_uint8(np.maximum(np.minimum(fi, 255.0), 0.0))
+    # FI = max(min(round(MB*275), 255), 0): the authors' output gain of 275/255.
+    return np.clip(matlab_round(mb * 275.0), 0.0, 255.0)
 
 
 @METHODS.register(
@@ -165,6 +164,7 @@ class HMSD_GF(FusionMethod):
     family = "classical"
     paper = "Zhou, Dong, Xie & Gao, Applied Optics 2016"
     color = "native"  # per RGB channel as VIFB, with the infrared decomposition shared by the channels
+    global_statistics = True  # image-wide maxima (weights, lambda / bilateral grid range)
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
         return fuse_channels(ir, vi, enhance=False)

@@ -113,16 +113,17 @@ def hybrid_msd_fuse(vi: np.ndarray, ir: np.ndarray, ir_layers: tuple | None = No
     gb = gaussian_1d(2 * wb + 1, sigma_b)
     atan_l = np.arctan(_LAMBDA)
     mf = None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(_N_LEVEL, 1, -1):
-            rj = np.maximum(np.abs(e2[j]) - np.abs(e1[j]), 0.0)
-            c = np.arctan(_LAMBDA * (rj / rj.max())) / atan_l
-            if mf is None:
-                cn = imfilter_sep(c, gb, gb, "symmetric")
-                mf = cn * m2[j] + (1.0 - cn) * m1[j]
-            c = imfilter_sep(c, g1, g1, "symmetric")
-            mf = mf + (c * e2[j] + (1.0 - c) * e1[j])
-            mf = mf + (c * d2[j] + (1.0 - c) * d1[j])
+    for j in range(_N_LEVEL, 1, -1):
+        rj = np.maximum(np.abs(e2[j]) - np.abs(e1[j]), 0.0)
+        # MATLAB divides by max(R) even when it is 0 (NaN weights); P = 0 then (see hmsd_gf.py).
+        rmax = rj.max()
+        c = np.arctan(_LAMBDA * (rj / rmax if rmax > 0 else np.zeros_like(rj))) / atan_l
+        if mf is None:
+            cn = imfilter_sep(c, gb, gb, "symmetric")
+            mf = cn * m2[j] + (1.0 - cn) * m1[j]
+        c = imfilter_sep(c, g1, g1, "symmetric")
+        mf = mf + (c * e2[j] + (1.0 - c) * e1[j])
+        mf = mf + (c * d2[j] + (1.0 - c) * d1[j])
     # Small scale: sigma 0.2 gives a 1x1 Gaussian (w = floor(0.6) = 0), i.e. plain selection.
     c0 = (np.abs(e1[1]) < np.abs(e2[1])).astype(np.float64)
     mf = mf + (c0 * e2[1] + (1.0 - c0) * e1[1])
@@ -145,6 +146,7 @@ class Hybrid_MSD(FusionMethod):
     family = "classical"
     paper = "Zhou, Wang, Li & Dong, Information Fusion 2016"
     color = "native"  # per RGB channel as VIFB, with the infrared decomposition shared by the channels
+    global_statistics = True  # image-wide maxima (weights, lambda / bilateral grid range)
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
         i = ir.astype(np.float64) * 255.0

@@ -19,19 +19,21 @@ from ._common import guided_filter, matlab_uint8
 def mgff_fuse(i1: np.ndarray, i2: np.ndarray, r: int = 9, eps: float = 1e3, levels: int = 4) -> np.ndarray:
     """Fuse two single-channel images (float64 grey levels 0..255); returns float64 levels, not rounded.
 
-    Where both detail saliencies are 0 the weights are 0/0 = NaN, as in MATLAB (``uint8`` maps it to 0).
+    Where both detail saliencies are 0 (MATLAB: 0/0, a black pixel) the details get equal weights; this
+    never happens on the VIFB pairs.
     """
     a1, a2 = np.asarray(i1, np.float64), np.asarray(i2, np.float64)
     fused_detail = np.zeros_like(a1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for _ in range(levels):
-            # guidedfilter(I, p): the first argument is the guide, the second is filtered (He's order).
-            n1 = guided_filter(a1, a2, r, eps)
-            n2 = guided_filter(a2, a1, r, eps)
-            d1, d2 = a1 - n1, a2 - n2
-            s1, s2 = np.abs(d1), np.abs(d2)
-            fused_detail = fused_detail + (d1 * s1 + d2 * s2) / (s1 + s2)
-            a1, a2 = n1, n2
+    for _ in range(levels):
+        # guidedfilter(I, p): the first argument is the guide, the second is filtered (He's order).
+        n1 = guided_filter(a1, a2, r, eps)
+        n2 = guided_filter(a2, a1, r, eps)
+        d1, d2 = a1 - n1, a2 - n2
+        s1, s2 = np.abs(d1), np.abs(d2)
+        total = s1 + s2
+        flat = total == 0
+        fused_detail += np.where(flat, 0.5 * (d1 + d2), (d1 * s1 + d2 * s2) / np.where(flat, 1.0, total))
+        a1, a2 = n1, n2
     return 0.5 * (a1 + a2) + fused_detail
 
 

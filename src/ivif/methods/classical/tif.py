@@ -28,16 +28,17 @@ def _mean_circular(x: np.ndarray, size: int) -> np.ndarray:
 def tif_fuse(vi: np.ndarray, ir: np.ndarray) -> np.ndarray:
     """Fuse two single-channel images given as grey levels 0..255 (float64); returns float64 levels.
 
-    Pixels where both saliencies are exactly 0 give NaN in MATLAB (0/0), which ``uint8`` turns into 0;
-    the caller's :func:`matlab_uint8` reproduces that.
+    Where both saliencies are exactly 0 MATLAB divides 0 by 0 and the pixel comes out black; here the
+    two details get equal weights instead (this never happens on the VIFB pairs).
     """
     b1 = _mean_circular(vi, _MEAN_SIZE)
     b2 = _mean_circular(ir, _MEAN_SIZE)
     s1 = (b1 - medfilt2_3x3(vi)) ** 2
     s2 = (b2 - medfilt2_3x3(ir)) ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w1 = s1 / (s1 + s2)
-        w2 = s2 / (s1 + s2)
+    total = s1 + s2
+    flat = total == 0
+    w1 = np.where(flat, 0.5, s1 / np.where(flat, 1.0, total))
+    w2 = np.where(flat, 0.5, s2 / np.where(flat, 1.0, total))
     return w1 * (vi - b1) + w2 * (ir - b2) + 0.5 * b1 + 0.5 * b2
 
 
