@@ -19,7 +19,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import gaussian_filter_matlab, guided_filter, imfilter_sep, matlab_uint8
+from ._common import gaussian_filter_matlab, guided_filter_f32, imfilter_sep, matlab_uint8
 
 
 def gauss_filter(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -32,12 +32,14 @@ def rolling_guidance_filter(img: np.ndarray, sigma_s: float, sigma_r: float, ite
     """Rolling guidance filter with a guided-filter step (``RollingGuidanceFilter_Guided.m``), float64.
 
     ``sigma_s`` is both the Gaussian sigma of the start and the guided-filter radius (an integer in VIFB);
-    ``sigma_r**2`` is the guided filter's eps (image scale [0, 1]).
+    ``sigma_r**2`` is the guided filter's eps (image scale [0, 1]). The guided-filter iterations run in
+    float32 (8-bit output unchanged on VIFB's pairs, 3x faster than float64).
     """
-    res = gauss_filter(img, sigma_s)
+    res = gauss_filter(img, sigma_s).astype(np.float32)
+    src = np.asarray(img, dtype=np.float32)
     for _ in range(iterations):
-        res = guided_filter(res, img, int(sigma_s), sigma_r * sigma_r)
-    return res
+        res = guided_filter_f32(res, src, int(sigma_s), sigma_r * sigma_r)
+    return res.astype(np.float64)
 
 
 def decompose(img: np.ndarray, n_level: int = 4) -> list[np.ndarray]:
