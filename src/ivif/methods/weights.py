@@ -147,7 +147,8 @@ def load_torch_state(path: "str | os.PathLike") -> dict:
 
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, ValueError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, ValueError, IndexError,
+            EOFError, KeyError) as exc:  # the last three: truncated or non-checkpoint bytes
         raise WeightsError(
             f"{path}: refused to load: the file is not a plain tensor checkpoint (it would need arbitrary "
             f"unpickling, which can run code). Only load files you trust, converted to a state dict. ({exc})"
