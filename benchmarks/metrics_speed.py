@@ -5,8 +5,8 @@
 
 Prints, per profile, the median milliseconds of each metric and the total (image loading excluded; the
 loaded representation is computed once, as ``ivif.evaluate`` does). Inputs are the real M3FD pair
-(1024x768) from ``../shared/data`` resized with area interpolation to each size, with their pixel average
-as the fused image; without the data folder a smooth synthetic pair is used. Never a timed test.
+(1024x768) from ``../shared/data`` resized with area interpolation to each size, with their per-channel
+average as the (colour) fused image; without the data folder a smooth synthetic pair is used. Never a timed test.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def _pair(w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """uint8 IR (gray), VI (RGB) and fused (gray) images of size ``w x h``."""
+    """uint8 IR (gray), VI (RGB) and fused (RGB: the per-channel mean of IR and VI) of size ``w x h``."""
     d = SHARED / "data" / "m3fd"
     ir_p, vi_p = d / "ir" / "M3FD_00471.png", d / "vi" / "M3FD_00471.png"
     if ir_p.exists() and vi_p.exists():
@@ -45,8 +45,7 @@ def _pair(w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         base = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 3)
         ir = np.uint8(255 * (base - base.min()) / np.ptp(base))
         vi = np.repeat(np.uint8(255 - ir // 2)[..., None], 3, axis=2)
-    gray_vi = cv2.cvtColor(vi, cv2.COLOR_RGB2GRAY)
-    fused = ((ir.astype(np.uint16) + gray_vi) // 2).astype(np.uint8)
+    fused = ((ir[..., None].astype(np.uint16) + vi) // 2).astype(np.uint8)
     return ir, vi, fused
 
 

@@ -163,7 +163,7 @@ def test_vif_against_direct_2d(real_loaded):
 
 
 def test_qabf_against_direct(real_loaded):
-    for a, b, f in real_loaded[:2]:
+    for a, b, f in (tuple(z[:200, :240] for z in t) for t in real_loaded[:2]):
         assert P.metrics["Qabf"].fn(a, b, f) == pytest.approx(qabf_direct(a, b, f), rel=1e-5)
 
 
