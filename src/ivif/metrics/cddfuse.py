@@ -166,19 +166,22 @@ def qabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     return float(np.sum(qa * ga + qb * gb) / np.sum(ga + gb))
 
 
-def ssim_skimage019(x: np.ndarray, y: np.ndarray, data_range: float = 2.0) -> float:
-    """scikit-image 0.19 ``structural_similarity(x, y)`` defaults on float32 data (7x7 uniform window,
-    sample covariance, K1 0.01, K2 0.03, ``reflect`` borders, 3-pixel crop), with ``data_range``."""
+def _uniform_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return uniform_filter(x, size=7), uniform_filter(x * x, size=7)
+
+
+def ssim_skimage019(x: np.ndarray, y: np.ndarray, data_range: float = 2.0, x_stats=None) -> float:
+    """scikit-image 0.19 ``structural_similarity(x, y)`` defaults on float32 data (7x7 uniform window via
+    ``scipy.ndimage.uniform_filter``, sample covariance, K1 0.01, K2 0.03, ``reflect`` borders, 3-pixel
+    crop, float64 mean), with ``data_range``; ``x_stats`` caches ``_uniform_stats(x)``."""
     x = x.astype(np.float32, copy=False)
     y = y.astype(np.float32, copy=False)
     if min(x.shape) < 7:
         from ..errors import MetricError
 
         raise MetricError(f"SSIM needs images of at least 7x7 pixels, got {x.shape[1]}x{x.shape[0]}")
-    ux = uniform_filter(x, size=7)
-    uy = uniform_filter(y, size=7)
-    uxx = uniform_filter(x * x, size=7)
-    uyy = uniform_filter(y * y, size=7)
+    ux, uxx = x_stats if x_stats is not None else _uniform_stats(x)
+    uy, uyy = _uniform_stats(y)
     uxy = uniform_filter(x * y, size=7)
     cov = 49 / 48
     vx = cov * (uxx - ux * ux)
@@ -194,7 +197,9 @@ def ssim_skimage019(x: np.ndarray, y: np.ndarray, data_range: float = 2.0) -> fl
 
 def ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """SSIM(F, IR) + SSIM(F, VI), scikit-image 0.19 defaults with data range 2 (about -2..2)."""
-    return ssim_skimage019(f, ir) + ssim_skimage019(f, vi)
+    f32 = f.astype(np.float32, copy=False)
+    st = _uniform_stats(f32) if min(f.shape) >= 7 else None
+    return ssim_skimage019(f32, ir, x_stats=st) + ssim_skimage019(f32, vi, x_stats=st)
 
 
 # ------------------------------------------------------------------------------------------ profile
