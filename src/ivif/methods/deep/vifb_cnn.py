@@ -167,7 +167,8 @@ def patch_average(scores: np.ndarray, h: int, w: int) -> np.ndarray:
         s[1:, 1:] = g.cumsum(0).cumsum(1)
         return s[_PATCH:, _PATCH:] - s[:-_PATCH, _PATCH:] - s[_PATCH:, :-_PATCH] + s[:-_PATCH, :-_PATCH]
 
-    return spread(scores) / spread(np.ones_like(scores))
+    # Integral-image differences carry ~1e-15 rounding; clip to the probability range.
+    return np.clip(spread(scores) / spread(np.ones_like(scores)), 0.0, 1.0)
 
 
 def _n_levels(h: int, w: int) -> int:
