@@ -76,7 +76,7 @@ def fidelity_weights(r: np.ndarray, p: float = 1.0, cutoff: float = 0.05) -> np.
     """``fF_adapt_substitute``: ``sqrt(p/2) * max(|r|, eps_F)^((2-p)/2)`` with eps_F from the histogram."""
     a = np.abs(r)
     centres, pos = _hist_threshold(a, cutoff)
-    eps_f = centres[min(pos + 1, centres.size - 1)]
+    eps_f = max(centres[min(pos + 1, centres.size - 1)], 1e-12)  # guard: a zero threshold would divide by 0
     return np.sqrt(p / 2.0) * np.maximum(a, eps_f) ** ((2.0 - p) / 2.0)
 
 
@@ -87,6 +87,7 @@ def tv_weights(u: np.ndarray, q: float = 1.0, cutoff: float = 0.01) -> np.ndarra
         g2 = g2.sum(axis=2)
     centres, pos = _hist_threshold(g2, cutoff)
     eps_r = centres[pos] if centres[pos] > 0 else centres[min(pos + 1, centres.size - 1)]
+    eps_r = max(eps_r, 1e-12)  # guard for a constant image (irntv itself fails there)
     return (2.0 / q) * np.maximum(g2, eps_r) ** ((q - 2.0) / 2.0)
 
 
@@ -172,6 +173,9 @@ def l1tv_irn(s: np.ndarray, lam: float = 4.0, loops: int = 5, rrs: float = 5.0, 
     """
     s = np.asarray(s, dtype=dtype)
     u = s.copy()
+    if np.ptp(s) == 0:
+        # constant input: U0 = S is the minimiser (irntv's histogram thresholds are undefined here)
+        return u
     for k in range(loops):
         if k == 0:
             # irntv: U0 equals S, so the fidelity weights start constant, (2/p) * 0.1^((2-p)/2)

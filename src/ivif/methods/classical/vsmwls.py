@@ -74,7 +74,7 @@ def wls_detail(m: np.ndarray, b1: np.ndarray, b2: np.ndarray, lam: float = 0.01)
     the visible detail is strong.
     """
     box = np.full(7, 1.0 / 7.0)
-    a = 1.0 / (np.abs(imfilter_sep(b2, box, box, mode="replicate")) + 1e-6)
+    a = 1.0 / (np.abs(imfilter_sep(b2, box, box, mode="replicate").reshape(b2.shape)) + 1e-6)
     return (m + lam * a * b1) / (1.0 + lam * a)
 
 
@@ -91,6 +91,7 @@ def _fuse_stack(x: np.ndarray) -> np.ndarray:
     for i in range(n - 1, 0, -1):
         b1 = np.broadcast_to(l1[i], l2[i].shape)
         c = gaussian_filter_matlab((np.abs(b1) < np.abs(l2[i])).astype(np.float64), 13, 2.0, mode="symmetric")
+        c = c.reshape(b1.shape)  # OpenCV drops a single channel axis
         m = c * l2[i] + (1.0 - c) * b1
         fused += wls_detail(m, b1, l2[i])
     return matlab_uint8(fused * 255.0) / 255.0
