@@ -12,6 +12,7 @@ channel by channel with the infrared.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ...registry import METHODS
@@ -41,46 +42,70 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float) -> np.ndarra
     gx = (np.arange(w) / sigma_s + 0.5).astype(np.int64) + _PAD
     gy = (np.arange(h) / sigma_s + 0.5).astype(np.int64) + _PAD
     gz = (z / sigma_r + 0.5).astype(np.int64) + _PAD
-    # Grid laid out as [z, y, x, (value, weight)]: every blur pass then runs over long contiguous rows.
+    # Grid laid out as [(value, weight), z, y, x]: the x/y passes run as OpenCV 3-tap filters on the stack
+    # of (y, x) slices, the z pass over whole contiguous slices.
     flat = ((gz * sh + gy[:, None]) * sw + gx[None, :]).ravel()
     n = sh * sw * sd
-    grid = np.empty((n, 2))
-    grid[:, 0] = np.bincount(flat, weights=a.ravel(), minlength=n)
-    grid[:, 1] = np.bincount(flat, minlength=n)
-    grid = grid.reshape(sd, sh, sw, 2)
-    # Blur: per axis two passes of (left + right + 2 centre) / 4 on the interior; the outermost cells,
-    # never filled by the splatting, stay 0 (the MEX only writes the interior). The axes commute.
-    tmp = np.empty_like(grid)
-    for axis in (0, 1, 2):
-        for _ in range(2):
-            src, dst = np.moveaxis(grid, axis, 0), np.moveaxis(tmp, axis, 0)
-            np.add(src[:-2], src[2:], out=dst[1:-1])
-            dst[1:-1] += 2.0 * src[1:-1]
-            dst[1:-1] *= 0.25
-            dst[0] = 0.0
-            dst[-1] = 0.0
-            grid, tmp = tmp, grid
+    grid = np.empty((2, n))
+    grid[0] = np.bincount(flat, weights=a.ravel(), minlength=n)
+    grid[1] = np.bincount(flat, minlength=n)
+    grid = _blur_grid(grid.reshape(2, sd, sh, sw))
     # Slicing: trilinear interpolation with float32 weights, as Math_tools::trilinear_interpolation.
     # The +1 neighbours never need the MEX's clamping: the grid has 2 padding cells on every side.
     fx = np.arange(w) / sigma_s + _PAD
     fy = np.arange(h) / sigma_s + _PAD
-    fz = z / sigma_r + _PAD
+    fz = (z / sigma_r + _PAD).ravel()
     ix, iy, iz = fx.astype(np.int64), fy.astype(np.int64), fz.astype(np.int64)
     ax = (fx - ix).astype(np.float32)
     ay = (fy - iy).astype(np.float32)
     az = (fz - iz).astype(np.float32)
     one = np.float32(1.0)
-    base = ((iz * sh + iy[:, None]) * sw + ix[None, :]).ravel()
-    flat_grid = grid.reshape(n, 2)
-    out = np.zeros((h * w, 2))
+    base = ((iz.reshape(h, w) * sh + iy[:, None]) * sw + ix[None, :]).ravel()
+    gv, gw = grid[0].ravel(), grid[1].ravel()
+    num, den = np.zeros(h * w), np.zeros(h * w)
     AY, AX = ay[:, None], ax[None, :]
-    corners = ((0, one - AY, one - AX), (1, one - AY, AX), (sw, AY, one - AX), (sw + 1, AY, AX))
-    for off, wy, wx in corners:
-        wxy = wx * wy  # float32, as the MEX's (1-x_alpha)*(1-y_alpha)
-        for dz, wz in ((0, one - az), (sh * sw, az)):
-            wt3 = (wxy * wz).astype(np.float64).ravel()
-            out += wt3[:, None] * flat_grid.take(base + (off + dz), axis=0)
-    return (out[:, 0] / out[:, 1]).reshape(h, w)
+    z_corners = ((0, one - az), (sh * sw, az))
+    for off, wy, wx in ((0, one - AY, one - AX), (1, one - AY, AX), (sw, AY, one - AX), (sw + 1, AY, AX)):
+        wxy = (wx * wy).ravel()  # float32, as the MEX's (1-x_alpha)*(1-y_alpha)
+        for dz, wz in z_corners:
+            wt = (wxy * wz).astype(np.float64)
+            idx = base + (off + dz)
+            num += wt * gv.take(idx)
+            den += wt * gw.take(idx)
+    return (num / den).reshape(h, w)
+
+
+_K3 = np.array([0.25, 0.5, 0.25])
+_K1 = np.array([1.0])
+
+
+def _blur_grid(grid: np.ndarray) -> np.ndarray:
+    # Per axis two passes of (left + right + 2 centre) / 4 on the interior; the outermost cells (never
+    # filled by the splatting) are kept at 0 after every pass, as the MEX only writes the interior. The
+    # (y, x) slices are stacked into one tall image: rows of neighbouring slices only meet at those
+    # zeroed border rows, so one OpenCV call filters all of them.
+    two, sd, sh, sw = grid.shape
+    img = grid.reshape(two * sd * sh, sw)
+    v = img.reshape(two, sd, sh, sw)
+    for kx, ky, axis in ((_K3, _K1, 3), (_K1, _K3, 2)):
+        for _ in range(2):
+            img = cv2.sepFilter2D(img, cv2.CV_64F, kx, ky, borderType=cv2.BORDER_CONSTANT)
+            v = img.reshape(two, sd, sh, sw)
+            edge = [slice(None)] * 4
+            edge[axis] = 0
+            v[tuple(edge)] = 0.0
+            edge[axis] = -1
+            v[tuple(edge)] = 0.0
+    g = v.reshape(two, sd, sh * sw)
+    tmp = np.empty_like(g)
+    for _ in range(2):  # z: whole slices at a time
+        np.add(g[:, :-2], g[:, 2:], out=tmp[:, 1:-1])
+        tmp[:, 1:-1] += 2.0 * g[:, 1:-1]
+        tmp[:, 1:-1] *= 0.25
+        tmp[:, 0] = 0.0
+        tmp[:, -1] = 0.0
+        g, tmp = tmp, g
+    return g.reshape(two, sd, sh, sw)
 
 
 def _decompose(img: np.ndarray) -> tuple[list, list, list]:
