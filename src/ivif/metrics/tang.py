@@ -1,0 +1,375 @@
+"""The ``tang`` metric profile: Linfeng Tang's MATLAB evaluation (``Linfeng-Tang/Evaluation-for-Image-Fusion``,
+the same code as ``Linfeng-Tang/Image-Fusion`` ``General Evaluation Metric/Evaluation/``), as used by
+SeAFusion, PIAFusion and later papers. ``analysis_Reference.m`` (current version) drives 17 metrics.
+
+How the code computes (facts from it, reproduced here):
+
+* ``imread`` then ``rgb2gray`` (``uint8``, rounded) for any 3-channel image; all three images are ``uint8``
+  gray. ``analysis_Reference(fused, ir, vis)``: image 1 is the infrared, image 2 the visible image.
+* EN and MI use the ``uint8`` images; every other metric uses ``im2double(img) * 255`` (0..255 floats).
+* EN: MATLAB ``entropy`` (256 bins, bits). MI: ``MI(F,IR) + MI(F,VI)`` in bits, from ``entropy`` and a joint
+  histogram built after ``uint8 + 1``, which saturates, so levels 254 and 255 share a joint bin.
+* PSNR: ``20 log10(255 / sqrt(MSE))`` with MSE on [0, 1] data (so ~60 dB for typical images); MSE: the mean
+  of MSE(F, IR) and MSE(F, VI) on [0, 1].
+* SD, SF, AG on the 0..255 fused image (SD population; SF = sqrt(mean(row diff^2) + mean(col diff^2)));
+  VIF = VIFp(IR, F) + VIFp(VI, F) (pixel-domain, 4 scales, sigma_nsq = 2).
+* CC: mean of corr(IR, F) and a "corr(VI, F)" whose numerator centres VI with the IR mean (a typo kept; its
+  effect is rounding-level, since F - mean(F) sums to zero); SCD: corr2(F - VI, IR) + corr2(F - IR, VI).
+* Qabf: Xydeas–Petrovic on 0..255 data. Nabf: Shreyamsha Kumar's modified fusion artefacts measure, called
+  as ``analysis_nabf(ir, vis, fused)`` although the function's first argument is the fused image: the
+  current code therefore scores the *infrared* image as the fusion result of (VI, F); kept as the reference
+  computes it.
+* SSIM: ``0.5 ssim(F, IR) + 0.5 ssim(F, VI)`` with MATLAB's built-in ``ssim`` (Gaussian sigma 1.5, 11x11,
+  replicate padding, mean of the full map) on 0..255 doubles with its default ``DynamicRange`` for
+  doubles, 1 (so C1 = 1e-4, C2 = 9e-4). MS_SSIM: Ma et al.'s MEF-SSIM over 3 scales
+  (``analysis_ms_ssim``) of the source pair against F.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import MetricError
+from . import _matlab as ml
+from .profiles import MetricDef, Profile, register_profile
+
+
+# ------------------------------------------------------------------------------------------ loading
+def load(x: Any, role: str) -> np.ndarray:
+    """Read a path with ``imread`` + ``rgb2gray`` (``uint8`` gray), or convert an array (``uint8``, or float
+    in [0, 1] holding 8-bit levels) the same way."""
+    return ml.rgb2gray(ml.load_uint8(x, name=role))
+
+
+def _f255(x: np.ndarray) -> np.ndarray:
+    return ml.im2double(x) * 255.0
+
+
+def _checked(fn):
+    def wrapped(ir: np.ndarray, vi: np.ndarray, fused: np.ndarray) -> float:
+        ml.check_sizes(ir, vi, fused)
+        return float(fn(ir, vi, fused))
+
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+# ------------------------------------------------------------------------------------- information
+def _en(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    return ml.entropy_uint8(f)
+
+
+def _hab(a: np.ndarray, b: np.ndarray) -> float:
+    # Hab.m adds 1 to uint8 images: 255 + 1 saturates to 255, so 254 and 255 fall in one bin.
+    h = ml.joint_hist(np.minimum(a, 254), np.minimum(b, 254))
+    return ml.entropy_from_counts(h)
+
+
+def _mi(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    hf = ml.entropy_uint8(f)
+    mifa = ml.entropy_uint8(ir) + hf - _hab(f, ir)
+    mifb = ml.entropy_uint8(vi) + hf - _hab(f, vi)
+    return mifa + mifb
+
+
+# ------------------------------------------------------------------------------------------ errors
+def _mse01(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    a, b, F = (_f255(x) / 255.0 for x in (ir, vi, f))
+    n = F.size
+    return 0.5 * ((F - a) ** 2).sum() / n + 0.5 * ((F - b) ** 2).sum() / n
+
+
+def _psnr(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    with np.errstate(divide="ignore"):
+        return float(20.0 * np.log10(255.0 / np.sqrt(_mse01(ir, vi, f))))
+
+
+# ---------------------------------------------------------------------------------- fused statistics
+def _sd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    return ml.std2_population(_f255(f))
+
+
+def _sf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    F = _f255(f)
+    rf = np.mean(np.diff(F, axis=0) ** 2)
+    cf = np.mean(np.diff(F, axis=1) ** 2)
+    return float(np.sqrt(rf + cf))
+
+
+def _ag(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    return ml.avg_gradient(_f255(f))
+
+
+# ------------------------------------------------------------------------------------- correlation
+def _cc(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    A, B, F = _f255(ir), _f255(vi), _f255(f)
+    fc = F - F.mean()
+    ff = (fc * fc).sum()
+    ac = A - A.mean()
+    r_af = (ac * fc).sum() / np.sqrt((ac * ac).sum() * ff)
+    bc = B - B.mean()
+    # the reference centres B with mean(A) in the numerator (typo kept)
+    r_bf = ((B - A.mean()) * fc).sum() / np.sqrt((bc * bc).sum() * ff)
+    return float((r_af + r_bf) / 2.0)
+
+
+def _scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    A, B, F = _f255(ir), _f255(vi), _f255(f)
+    return ml.corr2(F - B, A) + ml.corr2(F - A, B)
+
+
+# ------------------------------------------------------------------------------------------- VIF
+def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
+    """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``): 4 scales, Gaussian windows of size
+    ``2^(5-s)+1`` and sigma ``N/5``, ``'valid'`` filtering, sigma_nsq = 2. Inputs float64, 0..255."""
+    sigma_nsq = 2.0
+    num = den = 0.0
+    ref = np.asarray(ref, dtype=np.float64)
+    dist = np.asarray(dist, dtype=np.float64)
+    for scale in range(1, 5):
+        n = 2 ** (4 - scale + 1) + 1
+        win = ml.fspecial_gaussian(n, n / 5.0)
+        if scale > 1:
+            ref = ml.filter2(win, ref, "valid")[::2, ::2]
+            dist = ml.filter2(win, dist, "valid")[::2, ::2]
+        mu1, mu2 = ml.filter2(win, ref, "valid"), ml.filter2(win, dist, "valid")
+        s1 = ml.filter2(win, ref * ref, "valid") - mu1 * mu1
+        s2 = ml.filter2(win, dist * dist, "valid") - mu2 * mu2
+        s12 = ml.filter2(win, ref * dist, "valid") - mu1 * mu2
+        s1[s1 < 0] = 0
+        s2[s2 < 0] = 0
+        g = s12 / (s1 + 1e-10)
+        sv = s2 - g * s12
+        low1 = s1 < 1e-10
+        g[low1] = 0
+        sv[low1] = s2[low1]
+        s1[low1] = 0
+        low2 = s2 < 1e-10
+        g[low2] = 0
+        sv[low2] = 0
+        neg = g < 0
+        sv[neg] = s2[neg]
+        g[neg] = 0
+        sv[sv <= 1e-10] = 1e-10
+        num += np.log10(1 + g * g * s1 / (sv + sigma_nsq)).sum()
+        den += np.log10(1 + s1 / sigma_nsq).sum()
+    return float(num / den)
+
+
+def _vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    F = _f255(f)
+    return vifp_mscale(_f255(ir), F) + vifp_mscale(_f255(vi), F)
+
+
+# ---------------------------------------------------------------------------------------- edges
+def _qabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    # On im2double [0, 1] data, as analysis_Reference passed it when Metric_TNO.xlsx was computed (the
+    # newest version passes 0..255 floats, which moves Qabf by up to 1.4e-2 relative on TNO through the
+    # scale-dependent gA == gF branch). With MATLAB's conv2 rounding the published values are reproduced
+    # to 1e-15.
+    e = [ml.cached_feature("tang.qabf", x, lambda y: ml.qabf_edges(ml.im2double(y))) for x in (ir, vi, f)]
+    return ml.qabf_from_edges(*e)
+
+
+_NABF_VTEMP = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
+
+
+def _sobel_fn(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
+    # sobel_fn.m: correlation on a mirror extension without repeating the border pixel
+    p = np.pad(x, 1, mode="reflect")
+    gv = ml.filter2(_NABF_VTEMP, p, "valid")
+    gh = ml.filter2(_NABF_VTEMP.T, p, "valid")
+    return gv, gh
+
+
+def nabf_kumar(f: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
+    """Shreyamsha Kumar's modified fusion artefacts N_abf (``analysis_nabf.m``: ``f`` is the image scored,
+    ``i1, i2`` the sources; Td=2, wt_min=0.001, L=1.5, Nrg=0.9999, kg=19, sigma_g=0.5, Nra=0.9995, ka=22,
+    sigma_a=0.5). Range [0, 1]; lower is better."""
+    gvA, ghA = _sobel_fn(i1)
+    gvB, ghB = _sobel_fn(i2)
+    gvF, ghF = _sobel_fn(f)
+    gA, gB, gF = np.hypot(ghA, gvA), np.hypot(ghB, gvB), np.hypot(ghF, gvF)
+
+    def rel(gS: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(gS > gF, gF / gS, gS / gF)
+        return np.where((gS == 0) | (gF == 0), 0.0, r)
+
+    def orient(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.arctan(gv / gh)  # gh == 0, gv != 0 gives +-pi/2 as in MATLAB
+        return np.where((gv == 0) & (gh == 0), 0.0, a)
+
+    aA, aB, aF = orient(gvA, ghA), orient(gvB, ghB), orient(gvF, ghF)
+    aAF = np.abs(np.abs(aA - aF) - np.pi / 2) * 2 / np.pi
+    aBF = np.abs(np.abs(aB - aF) - np.pi / 2) * 2 / np.pi
+    QAF = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gA) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aAF - 0.5))))
+    QBF = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gB) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aBF - 0.5))))
+    wtA = np.where(gA >= 2, gA**1.5, 0.001)
+    wtB = np.where(gB >= 2, gB**1.5, 0.001)
+    na = (gF > gA) & (gF > gB)
+    return float((na * ((1 - QAF) * wtA + (1 - QBF) * wtB)).sum() / (wtA + wtB).sum())
+
+
+def _nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    # analysis_Reference calls analysis_nabf(img1_float, img2_float, img_f_float) = (IR, VI, F) while the
+    # function's signature is (fused, source1, source2): reproduced as called.
+    return nabf_kumar(_f255(ir), _f255(vi), _f255(f))
+
+
+# ------------------------------------------------------------------------------------------ SSIM
+_SSIM_GAUSS = ml.fspecial_gaussian(11, 1.5)
+
+
+def ssim_matlab(a: np.ndarray, ref: np.ndarray, dynamic_range: float = 1.0) -> float:
+    """MATLAB's built-in ``ssim(A, ref)`` with default options: 11x11 Gaussian (sigma 1.5), ``'replicate'``
+    padding, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2``, ``C3 = C2 / 2``, mean of the full-size map.
+    ``dynamic_range`` L is 1 for double inputs (MATLAB's default for the class), whatever their scale."""
+    w = _SSIM_GAUSS
+    c1, c2 = (0.01 * dynamic_range) ** 2, (0.03 * dynamic_range) ** 2
+    mux = ml.imfilter(a, w, "replicate")
+    muy = ml.imfilter(ref, w, "replicate")
+    muxy = mux * muy
+    mux2, muy2 = mux * mux, muy * muy
+    sx = ml.imfilter(a * a, w, "replicate") - mux2
+    sy = ml.imfilter(ref * ref, w, "replicate") - muy2
+    sxy = ml.imfilter(a * ref, w, "replicate") - muxy
+    m = ((2 * muxy + c1) * (2 * sxy + c2)) / ((mux2 + muy2 + c1) * (sx + sy + c2))
+    return float(m.mean())
+
+
+def _ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    F = _f255(f)
+    return 0.5 * ssim_matlab(F, _f255(ir)) + 0.5 * ssim_matlab(F, _f255(vi))
+
+
+_MEF_K = 0.03
+_MEF_LEVELS = 3
+_MEF_WEIGHTS = np.array([0.0448, 0.2856, 0.3001]) / (0.0448 + 0.2856 + 0.3001)
+
+
+def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
+    """Ma–Zeng–Wang MEF-SSIM at one scale (``mef_ssim.m``: 11x11 box window for the structure/consistency
+    terms, Gaussian 11x11 sigma 1.5 for the comparison, K = 0.03, C = (K 255)^2, ``'valid'`` region).
+
+    The reference loops over pixels; here the same sums are written as filtered moments (the desired
+    structure vector is a weighted sum of the centred source patches, so its norm, mean and covariances
+    follow from box/Gaussian-filtered products of the sources)."""
+    eps = np.finfo(np.float64).eps
+    ws = 11
+    box = np.ones((ws, ws)) / ws**2
+    gw = _SSIM_GAUSS
+    xs = [np.asarray(x, dtype=np.float64) for x in seq]
+    F = np.asarray(fused, dtype=np.float64)
+    K = len(xs)
+    mu = [ml.filter2(box, x, "valid") for x in xs]
+    bvar = [ml.filter2(box, x * x, "valid") - m * m for x, m in zip(xs, mu)]
+    ed = [np.sqrt(np.maximum(ws * ws * v, 0)) + 0.001 for v in bvar]
+    # consistency R: |sum of centred patches| / sum of |centred patch|
+    ssum = sum(xs)
+    msum = ml.filter2(box, ssum, "valid")
+    num = np.sqrt(np.maximum(ws * ws * (ml.filter2(box, ssum * ssum, "valid") - msum * msum), 0))
+    den = sum(np.sqrt(np.maximum(ws * ws * v, 0)) for v in bvar)
+    R = (num + eps) / (den + eps)
+    R[R > 1] = 1 - eps
+    R[R < 0] = eps
+    p = np.minimum(np.tan(np.pi / 2 * R), 10.0)
+    wmap = [(e / ws) ** p + eps for e in ed]
+    norm = sum(wmap)
+    a = [w / norm / e for w, e in zip(wmap, ed)]  # coefficient of each centred source patch
+    max_ed = np.maximum.reduce(ed)
+    # box (un-normalised) and Gaussian second moments of the sources and of sources x fused
+    bcov = {}
+    gcov = {}
+    gmu = [ml.filter2(gw, x, "valid") for x in xs]
+    gmf = ml.filter2(gw, F, "valid")
+    for i in range(K):
+        for j in range(i, K):
+            bcov[i, j] = ws * ws * (ml.filter2(box, xs[i] * xs[j], "valid") - mu[i] * mu[j])
+            gcov[i, j] = ml.filter2(gw, xs[i] * xs[j], "valid") - gmu[i] * gmu[j]
+    gcf = [ml.filter2(gw, x * F, "valid") - g * gmf for x, g in zip(xs, gmu)]
+    gvf = ml.filter2(gw, F * F, "valid") - gmf * gmf
+    rnorm2 = np.zeros_like(R)
+    rvar = np.zeros_like(R)
+    for i in range(K):
+        for j in range(i, K):
+            c = 1.0 if i == j else 2.0
+            rnorm2 += c * a[i] * a[j] * bcov[i, j]
+            rvar += c * a[i] * a[j] * gcov[i, j]
+    rcov = sum(ai * c for ai, c in zip(a, gcf))
+    rnorm = np.sqrt(np.maximum(rnorm2, 0))
+    scale = np.where(rnorm > 0, max_ed / np.where(rnorm > 0, rnorm, 1.0), 1.0)
+    C = (_MEF_K * 255) ** 2
+    q = (2 * scale * rcov + C) / (scale * scale * rvar + gvf + C)
+    return float(q.mean())
+
+
+def _down2(x: np.ndarray) -> np.ndarray:
+    # imfilter(x, ones(2)/4, 'symmetric', 'same') then x(1:2:end, 1:2:end): the 2x2 kernel's origin is its
+    # top-left element, so each output averages x[i:i+2, j:j+2] with the last row/column mirrored.
+    p = np.pad(x, ((0, 1), (0, 1)), mode="symmetric")
+    avg = (p[:-1, :-1] + p[1:, :-1] + p[:-1, 1:] + p[1:, 1:]) / 4.0
+    return avg[::2, ::2]
+
+
+def ms_mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
+    """``analysis_ms_ssim``: MEF-SSIM at 3 scales (2x2 mean + decimation), combined as
+    ``prod(Q_l ^ w_l)`` with weights (0.0448, 0.2856, 0.3001) normalised; ``-inf`` when the image is too
+    small for the coarsest scale (min side / 4 < 11), as the reference returns."""
+    h, w = fused.shape
+    if min(h, w) / 2 ** (_MEF_LEVELS - 1) < 11:
+        return float("-inf")
+    qs = []
+    xs = [np.asarray(x, dtype=np.float64) for x in seq]
+    F = np.asarray(fused, dtype=np.float64)
+    for level in range(_MEF_LEVELS):
+        qs.append(mef_ssim(xs, F))
+        if level < _MEF_LEVELS - 1:
+            xs = [_down2(x) for x in xs]
+            F = _down2(F)
+    q = np.array(qs)
+    if np.any(q < 0):
+        raise MetricError("MS_SSIM: a scale has a negative MEF-SSIM; MATLAB would return a complex number")
+    return float(np.prod(q**_MEF_WEIGHTS))
+
+
+def _ms_ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    return ms_mef_ssim([_f255(ir), _f255(vi)], _f255(f))
+
+
+# ------------------------------------------------------------------------------------------ profile
+_DEFS = [
+    MetricDef("EN", _checked(_en), True, "EN", "entropy of F, bits (0..8)", ("fused",)),
+    MetricDef("SF", _checked(_sf), True, "SF", "spatial frequency of F, grey levels (0..255 scale)", ("fused",)),
+    MetricDef("SD", _checked(_sd), True, "SD", "standard deviation of F (population), grey levels", ("fused",)),
+    MetricDef("PSNR", _checked(_psnr), True, "PSNR", "dB, 20 log10(255 / sqrt(MSE)) with MSE on [0, 1]"),
+    MetricDef("MSE", _checked(_mse01), False, "MSE", "mean of MSE(F,IR) and MSE(F,VI) on [0, 1]; lower is better"),
+    MetricDef("MI", _checked(_mi), True, "MI", "MI(F,IR) + MI(F,VI), bits"),
+    MetricDef("VIF", _checked(_vif), True, "VIF", "VIFp(IR,F) + VIFp(VI,F)"),
+    MetricDef("AG", _checked(_ag), True, "AG", "average gradient of F, grey levels per pixel", ("fused",)),
+    MetricDef("CC", _checked(_cc), True, "CC", "mean correlation of F with IR and VI (-1..1)"),
+    MetricDef("SCD", _checked(_scd), True, "SCD", "sum of the correlations of differences (-2..2)"),
+    MetricDef("Qabf", _checked(_qabf), True, "Q_AB/F", "Xydeas-Petrovic edge preservation, 0..1"),
+    MetricDef("Nabf", _checked(_nabf), False, "N_AB/F", "modified fusion artefacts, as called (IR scored); 0..1"),
+    MetricDef("SSIM", _checked(_ssim), True, "SSIM", "mean of MATLAB ssim(F,IR), ssim(F,VI) (DynamicRange 1)"),
+    MetricDef("MS_SSIM", _checked(_ms_ssim), True, "MS-SSIM", "3-scale MEF-SSIM of (IR, VI) against F, 0..1"),
+]
+
+PROFILE = register_profile(
+    Profile(
+        name="tang",
+        description="Linfeng Tang's MATLAB evaluation (analysis_Reference.m), gray uint8 via rgb2gray",
+        reference="Linfeng-Tang/Evaluation-for-Image-Fusion Evaluation/*.m (= Linfeng-Tang/Image-Fusion "
+        "General Evaluation Metric/Evaluation)",
+        load=load,
+        metrics={d.name: d for d in _DEFS},
+        notes=(
+            "MI in bits; PSNR 20 log10(255/sqrt(MSE)) with MSE on [0,1]; SSIM averages two MATLAB ssim values "
+            "with DynamicRange 1; CC keeps the reference's mean(A) typo; Nabf is computed as the reference "
+            "calls it (IR in the fused slot). FMI_pixel, FMI_dct and FMI_w are not implemented."
+        ),
+    )
+)

@@ -1,0 +1,179 @@
+"""The ``vifb`` profile against VIFB's own MATLAB values and independent computations.
+
+Golden: ``../shared/data/vifb/reference_metrics/vifb_metrics_per_image.csv`` (VIFB's MATLAB output, 5
+significant digits), every value of the 21 images x 25 methods x 13 metrics. Oracles for the quirks:
+``sklearn.metrics.mutual_info_score`` (MI in nats), ``scipy.stats.entropy``, hand-computed tiny images.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ivif
+from ivif.errors import InvalidImageError, MetricError, SizeMismatchError
+from ivif.metrics import get_profile
+from ivif.metrics.vifb import VIFB_NAMES
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vifb"
+P = get_profile("vifb")
+TOL = 1e-3  # absolute or relative, the issue's tolerance
+
+
+@pytest.fixture(scope="module")
+def golden() -> "dict[tuple[str, str, str], float]":
+    csv_path = DATA / "reference_metrics" / "vifb_metrics_per_image.csv"
+    if not csv_path.is_file():
+        pytest.skip("../shared/data/vifb is not present")
+    with open(csv_path, newline="") as fh:
+        return {(r["image"], r["method"], r["metric"]): float(r["value"]) for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def computed(golden) -> "dict[tuple[str, str, str], float]":
+    """All 13 metrics of every fused image present (25 methods x 21 images), read from the files."""
+    out: dict[tuple[str, str, str], float] = {}
+    for mdir in sorted((DATA / "fused").iterdir()):
+        for fpath in sorted(mdir.glob("*.jpg")):
+            vals = ivif.evaluate(DATA / "ir" / fpath.name, DATA / "vi" / fpath.name, fpath, profile="vifb")
+            for short, v in vals.items():
+                out[(fpath.stem, mdir.name, VIFB_NAMES[short])] = v
+    return out
+
+
+def test_golden_covers_every_value(golden, computed):
+    # the csv also lists MST_SR, an older name of LP_SR with no fused folder of its own
+    expected = {k for k in golden if k[1] != "MST_SR"}
+    assert len(expected) == 21 * 25 * 13
+    assert expected <= set(computed)
+
+
+@pytest.mark.parametrize("short", list(VIFB_NAMES))
+def test_golden_values(golden, computed, short):
+    name = VIFB_NAMES[short]
+    bad = []
+    for (img, method, metric), g in golden.items():
+        if metric != name or method == "MST_SR":
+            continue
+        v = computed[(img, method, metric)]
+        err = abs(v - g)
+        if err > TOL and err > TOL * abs(g):
+            bad.append((img, method, v, g))
+    assert not bad, f"{short}: {len(bad)} values off, e.g. {bad[:3]}"
+
+
+def test_mst_sr_rows_are_lp_sr(golden, computed):
+    # MST_SR is LP_SR under its old name: same fused images, same values
+    for (img, method, metric), g in golden.items():
+        if method == "MST_SR":
+            v = computed[(img, "LP_SR", metric)]
+            assert abs(v - g) <= TOL * max(1.0, abs(g))
+
+
+# ------------------------------------------------------------------------------------ quirks, by hand
+def _rgb(seed: int, shape=(24, 20)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=shape + (3,), dtype=np.uint8)
+
+
+def test_sf_uses_channels_side_by_side():
+    f = _rgb(1)
+    wide = np.concatenate([f[..., k] for k in range(3)], axis=1).astype(np.float64)
+    m, n = wide.shape
+    rf = ((wide[:, 1:] - wide[:, :-1]) ** 2).sum() / (m * n)
+    cf = ((wide[1:, :] - wide[:-1, :]) ** 2).sum() / (m * n)
+    got = ivif.evaluate(_rgb(2), _rgb(3), f, metrics="SF", profile="vifb")["SF"]
+    assert got == pytest.approx(math.sqrt(rf + cf), rel=1e-12)
+    # not the mean of per-channel SFs: the seams between channels count
+    per_channel = np.mean([ivif.evaluate(f[..., k], f[..., k], f[..., k], "SF", "vifb")["SF"] for k in range(3)])
+    assert abs(got - per_channel) > 1e-3
+
+
+def test_psnr_and_rmse_use_sqrt_sse_over_n():
+    vi = np.full((10, 10), 100, np.uint8)
+    ir = np.full((10, 10), 50, np.uint8)
+    f = np.full((10, 10), 80, np.uint8)
+    # "mse" = sqrt(sum d^2) / (M N) = |d| * 10 / 100
+    mse_vi, mse_ir = 20 * 10 / 100, 30 * 10 / 100
+    out = ivif.evaluate(ir, vi, f, metrics=["PSNR", "RMSE"], profile="vifb")
+    assert out["RMSE"] == pytest.approx((mse_vi + mse_ir) / 2, rel=1e-12)
+    assert out["PSNR"] == pytest.approx(20 * math.log10(255 / math.sqrt((mse_vi + mse_ir) / 2)), rel=1e-12)
+
+
+def test_mi_is_in_nats_after_minmax_normalisation():
+    from sklearn.metrics import mutual_info_score
+
+    rng = np.random.default_rng(5)
+    vi = rng.integers(30, 200, size=(40, 30), dtype=np.uint8)
+    ir = rng.integers(0, 90, size=(40, 30), dtype=np.uint8)
+    f = ((vi.astype(int) + ir) // 2).astype(np.uint8)
+
+    def lv(x):
+        x = x.astype(np.float64)
+        return np.floor((x - x.min()) / (x.max() - x.min()) * 255 + 0.5).astype(int).ravel()
+
+    expect = mutual_info_score(lv(vi), lv(f)) + mutual_info_score(lv(ir), lv(f))
+    assert ivif.evaluate(ir, vi, f, metrics="MI", profile="vifb")["MI"] == pytest.approx(expect, rel=1e-10)
+
+
+def test_rgb_scored_per_channel_and_averaged():
+    from scipy.stats import entropy
+
+    vi, ir, f = _rgb(7), _rgb(8), _rgb(9)
+    en = [entropy(np.bincount(f[..., k].ravel(), minlength=256), base=2) for k in range(3)]
+    assert ivif.evaluate(ir, vi, f, "EN", "vifb")["EN"] == pytest.approx(np.mean(en), rel=1e-12)
+    # SSIM per channel against (VI channel k, IR channel k), averaged: equals the gray-by-gray computation
+    per = [ivif.evaluate(ir[..., k], vi[..., k], f[..., k], "SSIM", "vifb")["SSIM"] for k in range(3)]
+    assert ivif.evaluate(ir, vi, f, "SSIM", "vifb")["SSIM"] == pytest.approx(np.mean(per), rel=1e-12)
+
+
+def test_arrays_and_paths_agree():
+    name = "walking.jpg"
+    if not (DATA / "ir" / name).is_file():
+        pytest.skip("../shared/data/vifb is not present")
+    paths = (DATA / "ir" / name, DATA / "vi" / name, DATA / "fused" / "GFF" / name)
+    from_files = ivif.evaluate(*paths, profile="vifb")
+    arrays = [ivif.io.imread(p, mode="auto") for p in paths]  # float32 in [0, 1]
+    # imread(mode="auto") turns gray-as-RGB IR into HxW; VIFB keeps 3 equal channels: same values
+    from_arrays = ivif.evaluate(*arrays, profile="vifb")
+    for k, v in from_files.items():
+        assert from_arrays[k] == pytest.approx(v, rel=1e-9, abs=1e-12), k
+
+
+# ------------------------------------------------------------------------------------------ bad input
+def test_unknown_metric_names_profiles_that_define_it():
+    with pytest.raises(MetricError, match=r"'Nabf' is not defined by profile 'vifb'.*tang"):
+        ivif.evaluate(_rgb(1), _rgb(2), _rgb(3), metrics="Nabf", profile="vifb")
+    with pytest.raises(MetricError, match="no profile defines it"):
+        ivif.evaluate(_rgb(1), _rgb(2), _rgb(3), metrics="NotAMetric", profile="vifb")
+
+
+def test_nan_array_rejected():
+    f = np.full((16, 16), 0.5, np.float32)
+    f[3, 4] = np.nan
+    with pytest.raises(InvalidImageError, match="fused: contains 1 NaN"):
+        ivif.evaluate(np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8), f, profile="vifb")
+
+
+def test_non_8bit_float_rejected():
+    f = np.full((16, 16), 0.5, np.float32)  # 127.5 grey levels: not an 8-bit image
+    with pytest.raises(InvalidImageError, match="not 8-bit levels"):
+        ivif.evaluate(np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8), f, "EN", "vifb")
+
+
+def test_size_mismatch_rejected():
+    with pytest.raises(SizeMismatchError, match=r"ir 20x24, vi 20x24, fused 21x24"):
+        ivif.evaluate(_rgb(1), _rgb(2), _rgb(3, (24, 21)), metrics="SSIM", profile="vifb")
+
+
+def test_rgb_fused_with_gray_visible_fails_like_vifb():
+    with pytest.raises(MetricError, match="visible image is gray"):
+        ivif.evaluate(_rgb(1)[..., 0], _rgb(2)[..., 0], _rgb(3), metrics="Qabf", profile="vifb")
+
+
+def test_qcb_gray_fused_with_rgb_sources_fails_like_vifb():
+    with pytest.raises(MetricError, match="Qcb"):
+        ivif.evaluate(_rgb(1), _rgb(2), _rgb(3)[..., 0], metrics="Qcb", profile="vifb")
