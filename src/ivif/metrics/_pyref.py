@@ -44,16 +44,6 @@ def sep_correlate(img: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray, borde
     return cv2.sepFilter2D(img, -1, kc, kr, borderType=_CV_BORDER[border])
 
 
-def correlate2d(img: np.ndarray, kernel: np.ndarray, border: Border = "constant") -> np.ndarray:
-    """Non-separable 2-D correlation (odd kernel, centred), in the dtype of ``img``; see :func:`sep_correlate`."""
-    k = np.asarray(kernel, dtype=img.dtype)
-    if border == "valid":
-        rr, rc = k.shape[0] // 2, k.shape[1] // 2
-        out = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_CONSTANT)
-        return out[rr : img.shape[0] - rr, rc : img.shape[1] - rc]
-    return cv2.filter2D(img, -1, k, borderType=_CV_BORDER[border])
-
-
 def sobel_xy(img: np.ndarray, border: Border = "constant") -> tuple[np.ndarray, np.ndarray]:
     """Sobel responses ``(right - left, top - bottom)`` with weights (1, 2, 1), same size, in img's dtype.
 

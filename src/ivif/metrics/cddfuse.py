@@ -30,7 +30,6 @@ from ..errors import ImageReadError
 from ._pyref import check_pair, mutual_info_nats, qabf_edges, qabf_q, to_levels8, vifp_scale_sums
 from .profiles import MetricDef, Profile, register_profile
 
-F32 = np.float32
 
 
 # ------------------------------------------------------------------------------------------- loading
