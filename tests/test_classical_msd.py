@@ -239,3 +239,8 @@ def test_bad_input_errors(name):
         m.fuse(bad, np.zeros((20, 30), np.float32))
     with pytest.raises(IvifError, match="unknown options"):
         create_method(name, radius=3)
+
+
+def test_gff_option_must_be_boolean():
+    with pytest.raises(IvifError, match="emulate_vifb_io must be true or false"):
+        create_method("gff", emulate_vifb_io="false")

@@ -85,6 +85,10 @@ class GFF(FusionMethod):
 
     def __init__(self, emulate_vifb_io: bool = False, **cfg):
         super().__init__(**cfg)
+        if not isinstance(emulate_vifb_io, (bool, np.bool_)):
+            from ...errors import IvifError
+
+            raise IvifError(f"GFF: emulate_vifb_io must be true or false, got {emulate_vifb_io!r}")
         self.emulate_vifb_io = bool(emulate_vifb_io)
         self._ir_single_channel: bool | None = None
 
