@@ -5,9 +5,10 @@
 Times ``method.fuse(ir, vi)`` on in-memory arrays of one MSRS pair (640x480, gray IR + RGB visible, read
 from ../shared/data/msrs; no file I/O inside the timing), after one warm-up run (which fills caches such as
 filter matrices and loads learned data), as the median over ``--repeat`` runs. ``wall`` is elapsed time,
-``cpu`` the process CPU time (less sensitive to other jobs on a shared machine). ``--threads`` limits
-OpenCV and the BLAS/OpenMP pools (default 1: single-threaded). The goal column states the issue's target:
-0.5 s for non-iterative methods, 10 s for iterative/sparse ones.
+``cpu`` the process CPU time. With one thread, CPU time is what the wall time is on an idle machine; on a
+shared, oversubscribed one the wall time says more about the other jobs, so the goal (the issue's target:
+0.5 s for non-iterative methods, 10 s for iterative/sparse ones) is judged on CPU time. ``--threads``
+limits OpenCV and the BLAS/OpenMP pools (default 1: single-threaded).
 
 The "VIFB MATLAB (s)" column is meant for the average runtimes that VIFB's paper (Zhang, Ye & Xiao, CVPRW
 2020) reports per method; it is left blank ("–") wherever the number could not be verified from a source.
@@ -65,7 +66,7 @@ def main() -> int:
     names = a.methods.split(",") if a.methods else ivif.list_methods(tags=("classical",))
     print(f"pair {a.pair} ({ir.shape[1]}x{ir.shape[0]}, ir {'gray' if ir.ndim == 2 else 'rgb'}, "
           f"vi {'rgb' if vi.ndim == 3 else 'gray'}), median of {a.repeat} after 1 warm-up, {a.threads} thread(s)")
-    print("| method | wall (s) | cpu (s) | goal (s) | meets goal | VIFB MATLAB (s) |")
+    print("| method | wall (s) | cpu (s) | goal (s) | cpu <= goal | VIFB MATLAB (s) |")
     print("|---|---:|---:|---:|:---:|---:|")
     failed = 0
     for n in names:
@@ -84,7 +85,7 @@ def main() -> int:
             continue
         wall, cpu = float(np.median(walls)), float(np.median(cpus))
         goal = 10.0 if n in ITERATIVE else 0.5
-        ok = "yes" if wall <= goal else "no"
+        ok = "yes" if cpu <= goal else "no"
         ref = VIFB_MATLAB_S.get(n)
         print(f"| {n} | {wall:.3f} | {cpu:.3f} | {goal:g} | {ok} | {'–' if ref is None else f'{ref:g}'} |")
         sys.stdout.flush()
