@@ -246,6 +246,15 @@ def test_visual_weight_map_brute_force():
     np.testing.assert_allclose(vsmwls.visual_weight_map(img), ref, atol=1e-12)
 
 
+def test_guided_filter_f32_matches_float64_version():
+    rng = np.random.default_rng(17)
+    for shape in [(30, 40), (30, 40, 4), (5, 7), (3, 20, 2)]:  # incl. windows wider than the image
+        I, p = rng.random((2,) + shape)
+        for r in (1, 2, 8):
+            np.testing.assert_allclose(C.guided_filter_f32(I, p, r, 0.0025), C.guided_filter(I, p, r, 0.0025),
+                                       atol=5e-5)
+
+
 def test_rolling_guidance_float32_matches_float64_guided_filter():
     rng = np.random.default_rng(11)
     img = rng.random((30, 40))

@@ -304,12 +304,25 @@ def guided_filter_f32(guide: np.ndarray, src: np.ndarray, r: int, eps: float) ->
     I = np.asarray(guide, dtype=np.float32)
     p = np.asarray(src, dtype=np.float32)
     k = (2 * r + 1, 2 * r + 1)
-    inv = _inv_box_count(I.shape[0], I.shape[1], r).astype(np.float32)
-    inv_n = inv[..., None] if I.ndim == 3 else inv
+    h, w = I.shape[:2]
+    # OpenCV's normalised box divides by the full window area; only the border strips (where the window
+    # is clipped) need the correction area / count.
+    corr = (_inv_box_count(h, w, r) * float(k[0] * k[1])).astype(np.float32)
+    if I.ndim == 3:
+        corr = corr[..., None]
+    strips = 2 * r < min(h, w)
 
     def mean(x: np.ndarray) -> np.ndarray:
-        m = cv2.boxFilter(x, cv2.CV_32F, k, normalize=False, borderType=cv2.BORDER_CONSTANT)
-        m *= inv_n
+        m = cv2.boxFilter(x, cv2.CV_32F, k, normalize=True, borderType=cv2.BORDER_CONSTANT)
+        if m.ndim < x.ndim:
+            m = m.reshape(x.shape)
+        if not strips:  # windows clipped almost everywhere
+            m *= corr
+            return m
+        m[:r] *= corr[:r]
+        m[h - r:] *= corr[h - r:]
+        m[r:h - r, :r] *= corr[r:h - r, :r]
+        m[r:h - r, w - r:] *= corr[r:h - r, w - r:]
         return m
 
     mean_i = mean(I)
