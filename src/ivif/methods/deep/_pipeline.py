@@ -117,23 +117,6 @@ def is_colour(x: object) -> bool:
     return not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2]))
 
 
-def load_tf_weights(path: "str | os.PathLike") -> dict:
-    """TF variable name -> numpy array of a TF1 checkpoint: the ``.npz`` conversion, or (when
-    ``ivif.methods.tf_checkpoint`` is available) the original ``*.index`` + ``.data-*`` files."""
-    from ..weights import load_npz
-
-    try:
-        from ..tf_checkpoint import load_tf_variables
-    except ImportError:
-        if str(path).endswith(".npz"):
-            return load_npz(path)
-        from ...errors import WeightsError
-
-        raise WeightsError(f"{path}: reading original TF checkpoints needs ivif.methods.tf_checkpoint, which "
-                           "this installation lacks; pass the .npz conversion as weights=") from None
-    return load_tf_variables(path)
-
-
 def assign_tf_variables(module: "object", variables: dict, table: dict, source: object = "") -> None:
     """Copy TF variables into a torch module by an explicit ``{torch parameter name: TF name}`` table.
 
@@ -161,44 +144,6 @@ def assign_tf_variables(module: "object", variables: dict, table: dict, source: 
                                f"{tuple(state[name].shape)} for {name}")
         new[name] = torch.from_numpy(np.ascontiguousarray(a))
     module.load_state_dict(new)  # type: ignore[attr-defined]
-
-
-def resolve_tf_checkpoint(method: "object", npz: str = "default", index: str = "index") -> "os.PathLike":
-    """Weights file of a TF1 network: the ``.npz`` conversion ``weight_specs[npz]`` when an explicit
-    ``weights=`` path, ``$IVIF_WEIGHTS_DIR`` or the cache has it (no download), else the original
-    checkpoint ``weight_specs[index]`` (its ``.index`` file; the ``.data-*`` file named by the spec key
-    ``index + '_data'`` is resolved beside it), downloaded with sha256 check when missing.
-
-    ``method`` is a :class:`~ivif.methods.deep._torch.TorchFusionMethod`. An explicit path is used as
-    given (a folder is searched for the ``.npz`` name, then for the ``.index`` name).
-    """
-    from pathlib import Path
-
-    from ...errors import WeightsError
-    from ..weights import resolve
-
-    specs = method.weight_specs  # type: ignore[attr-defined]
-    explicit = method.weights  # type: ignore[attr-defined]
-    if explicit is not None:
-        p = Path(explicit)
-        if p.is_dir():
-            for key in (npz, index):
-                if key not in specs:
-                    continue
-                for cand in (p / specs[key].filename, p / Path(specs[key].filename).name):
-                    if cand.is_file():
-                        return resolve(specs[key], cand)
-            return resolve(specs[npz], p)  # raises: names the file to put there
-        return resolve(specs[npz], p)
-    try:
-        return resolve(specs[npz], download=False)
-    except WeightsError:
-        if index not in specs:
-            raise
-    data_key = index + "_data"
-    if data_key in specs:
-        resolve(specs[data_key])
-    return resolve(specs[index])
 
 
 # VIF-Benchmark keeps byte-identical copies of the original TF1 checkpoints under one naming scheme.

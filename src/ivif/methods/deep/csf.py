@@ -34,7 +34,8 @@ from torch import nn
 from ...errors import IvifError
 from ...registry import METHODS
 from ..weights import WeightSpec
-from ._pipeline import assign_tf_variables, load_tf_weights, read_gray, resolve_tf_checkpoint, stretched_colour
+from ..tf_checkpoint import load_tf_variables
+from ._pipeline import assign_tf_variables, read_gray, stretched_colour
 from ._torch import TorchFusionMethod
 
 PAPER = ("H. Xu, H. Zhang, J. Ma, \"Classification Saliency-Based Rule for Visible and Infrared Image "
@@ -216,8 +217,8 @@ class CSF(TorchFusionMethod):
         ed_path, ec_path = self.weight_path("default"), self.weight_path("classifier")
         # As the official script: encoder + decoder from ED, classifier from EC (both files hold the
         # same Encoder tensors).
-        ec = {k: v for k, v in load_tf_weights(ec_path).items() if k.startswith("Classification/")}
-        variables = {**load_tf_weights(ed_path), **ec}
+        ec = {k: v for k, v in load_tf_variables(ec_path).items() if k.startswith("Classification/")}
+        variables = {**load_tf_variables(ed_path), **ec}
         assign_tf_variables(net, variables, _tf_table(net), source=f"{ed_path} + {ec_path}")
         return net.to(memory_format=torch.channels_last)
 

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import METHODS
-from ._pipeline import (assign_tf_variables, gray_minus1_1, load_tf_weights, resolve_tf_checkpoint,
-                        stretched_colour, tf1_specs)
+from ..tf_checkpoint import resolve_tf_variables
+from ._pipeline import assign_tf_variables, gray_minus1_1, stretched_colour, tf1_specs
 from ._torch import TorchFusionMethod
 
 PAPER = ("H. Zhang, J. Ma, \"SDNet: A Versatile Squeeze-and-Decomposition Network for Real-Time Image "
@@ -104,9 +104,11 @@ class SDNet(TorchFusionMethod):
         self.stretch = bool(stretch)
 
     def build_network(self) -> nn.Module:
-        path = resolve_tf_checkpoint(self)
+        specs = self.weight_specs
+        checkpoint = (specs["index"], specs["index_data"])
+        variables, path = resolve_tf_variables(specs["default"], checkpoint, self.weights)
         net = SDNetSqueeze()
-        assign_tf_variables(net, load_tf_weights(path), _tf_table(), source=path)
+        assign_tf_variables(net, variables, _tf_table(), source=path)
         # oneDNN runs these narrow convolutions about twice as fast on NHWC tensors.
         return net.to(memory_format=torch.channels_last)
 

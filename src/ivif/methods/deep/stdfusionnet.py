@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...registry import METHODS
-from ._pipeline import assign_tf_variables, load_tf_weights, read_gray, resolve_tf_checkpoint, stretched_colour, tf1_specs
+from ..tf_checkpoint import resolve_tf_variables
+from ._pipeline import assign_tf_variables, read_gray, stretched_colour, tf1_specs
 from ._torch import TorchFusionMethod
 
 PAPER = ("J. Ma, L. Tang, M. Xu, H. Zhang, G. Xiao, \"STDFusionNet: An Infrared and Visible Image Fusion "
@@ -136,9 +137,11 @@ class STDFusionNet(TorchFusionMethod):
         self.stretch = bool(stretch)
 
     def build_network(self) -> nn.Module:
-        path = resolve_tf_checkpoint(self)
+        specs = self.weight_specs
+        checkpoint = (specs["index"], specs["index_data"])
+        variables, path = resolve_tf_variables(specs["default"], checkpoint, self.weights)
         net = STDFusionNetModel()
-        assign_tf_variables(net, load_tf_weights(path), _tf_table(net), source=path)
+        assign_tf_variables(net, variables, _tf_table(net), source=path)
         # oneDNN runs these narrow convolutions markedly faster on NHWC tensors.
         return net.to(memory_format=torch.channels_last)
 
