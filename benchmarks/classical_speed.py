@@ -53,6 +53,8 @@ def main() -> int:
     import numpy as np
 
     cv2.setNumThreads(a.threads)
+    # Learned data (dictionary, LatLRR projections) from ../shared/weights unless the caller set a folder.
+    os.environ.setdefault("IVIF_WEIGHTS_DIR", str(Path(__file__).resolve().parents[1].parent / "shared" / "weights"))
     import ivif
     from ivif.io import imread
 
@@ -80,7 +82,8 @@ def main() -> int:
                 walls.append(time.perf_counter() - t0)
                 cpus.append(time.process_time() - c0)
         except Exception as exc:  # report and go on with the rest
-            print(f"| {n} | error: {type(exc).__name__}: {exc} | | | | |")
+            msg = str(exc).replace("|", "/")
+            print(f"| {n} | error: {type(exc).__name__}: {msg[:150]} | | | | |")
             failed += 1
             continue
         wall, cpu = float(np.median(walls)), float(np.median(cpus))
