@@ -192,6 +192,7 @@ class DenseFuse(TorchFusionMethod):
         self.strategy = strategy
         self.variant = variant
         self.stretch = bool(stretch)
+        self.global_statistics = self.stretch
 
     def build_network(self) -> nn.Module:
         if self.variant == "official":
@@ -208,10 +209,11 @@ class DenseFuse(TorchFusionMethod):
                     f"and {prefix}.data-00000-of-00001 and pass weights=<folder or .index path>") from exc
         net = DenseFuseNet()
         assign_tf_variables(net, variables, _tf_table(), source=src)
-        return net
+        return net.to(memory_format=torch.channels_last)  # oneDNN's fast layout for these convs
 
     def run_network(self, ir: torch.Tensor, vi: torch.Tensor) -> torch.Tensor:
-        return self.network(ir, vi, self.strategy)
+        cl = torch.channels_last
+        return self.network(ir.contiguous(memory_format=cl), vi.contiguous(memory_format=cl), self.strategy)
 
     # official path ------------------------------------------------------------------------------
     def official_inputs(self, ir: Any, vi: Any) -> tuple[torch.Tensor, ...]:

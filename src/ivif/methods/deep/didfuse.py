@@ -58,7 +58,30 @@ class DIDFuseNet(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f1 = self.cov1(x)
         f2 = self.cov2(f1)
+        if self._cov34 is not None:  # inference: base and detail convs as one 64->128 conv
+            bd = torch.tanh(self._cov34(f2))
+            return f1, f2, bd[:, :64], bd[:, 64:]
         return f1, f2, self.cov3(f2), self.cov4(f2)
+
+    _cov34: "nn.Conv2d | None" = None
+
+    @torch.no_grad()
+    def fold_for_inference(self) -> "DIDFuseNet":
+        """Fold each eval-mode BatchNorm into its conv (same function, one pass less over the maps) and
+        merge the base/detail convs, which share their input. Inference only: BN can no longer train."""
+        for name in ("cov1", "cov2", "cov3", "cov4", "cov5", "cov6", "cov7"):
+            seq: nn.Sequential = getattr(self, name)
+            i = next(k for k, mod in enumerate(seq) if isinstance(mod, nn.Conv2d))
+            conv, bn = seq[i], seq[i + 1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1))
+            conv.bias.copy_((conv.bias - bn.running_mean) * scale + bn.bias)
+            seq[i + 1] = nn.Identity()
+        merged = nn.Conv2d(64, 128, 3, padding=1)
+        merged.weight.copy_(torch.cat([self.cov3[0].weight, self.cov4[0].weight], 0))
+        merged.bias.copy_(torch.cat([self.cov3[0].bias, self.cov4[0].bias], 0))
+        self._cov34 = merged
+        return self
 
     def decode(self, f1: torch.Tensor, f2: torch.Tensor, base: torch.Tensor, detail: torch.Tensor) -> torch.Tensor:
         x = self.cov5(torch.cat([base, detail], 1))
@@ -153,10 +176,11 @@ class DIDFuse(TorchFusionMethod):
             net.load_state_dict(state)
         except RuntimeError as exc:
             raise WeightsError(f"DIDFuse weights have the wrong shapes: {exc}") from exc
-        return net
+        return net.eval().fold_for_inference().to(memory_format=torch.channels_last)
 
     def run_network(self, ir: torch.Tensor, vi: torch.Tensor) -> torch.Tensor:
-        return self.network(ir, vi, self.rule)
+        cl = torch.channels_last  # oneDNN's fast layout for these convs
+        return self.network(ir.contiguous(memory_format=cl), vi.contiguous(memory_format=cl), self.rule)
 
     # official path ------------------------------------------------------------------------------
     @staticmethod

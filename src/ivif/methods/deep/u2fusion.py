@@ -133,9 +133,11 @@ class U2Fusion(TorchFusionMethod):
         variables, src = resolve_tf_variables(self.weight_specs["default"], ckpt, self.weights)
         net = U2FusionNet()
         assign_tf_variables(net, variables, _tf_table(), source=src)
-        return net
+        return net.to(memory_format=torch.channels_last)  # oneDNN's fast layout for these convs
 
     def run_network(self, ir: torch.Tensor, vi: torch.Tensor) -> torch.Tensor:
+        cl = torch.channels_last
+        ir, vi = ir.contiguous(memory_format=cl), vi.contiguous(memory_format=cl)
         return self.network(ir, vi) if self.order == "ir_vi" else self.network(vi, ir)
 
     # official path ------------------------------------------------------------------------------
