@@ -199,8 +199,15 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.
     var_i *= inv_n
     var_i -= mean_i * mean_i
     if self_guided:  # p == I: cov(I, p) = var(I), mean_p = mean_I (saves two box filters)
-        mean_p = mean_i.copy()
-        a = var_i.copy()
+        a = var_i / (var_i + eps)
+        b = mean_i - a * mean_i
+        q = box_sum(a, r)
+        q *= inv_n
+        q *= I
+        b = box_sum(b, r)
+        b *= inv_n
+        q += b
+        return q
     else:
         mean_p = box_sum(p, r)
         mean_p *= inv_n
