@@ -109,7 +109,8 @@ def _image_mean(x: torch.Tensor) -> torch.Tensor:
     if x.requires_grad or x.device.type != "cpu" or x.dtype != torch.float32:
         return x.double().mean(dim=(1, 2, 3), keepdim=True).to(x.dtype)
     a = x.detach().contiguous().numpy()
-    return torch.from_numpy(np.array([np.mean(a[i]) for i in range(a.shape[0])], dtype=np.float32)).view(-1, 1, 1, 1)
+    means = np.array([np.mean(a[i]) for i in range(a.shape[0])], dtype=np.float32)
+    return torch.from_numpy(means).view(-1, 1, 1, 1)
 
 
 class CSFNet(nn.Module):
@@ -190,7 +191,8 @@ class CSF(TorchFusionMethod):
     """CSF with the official weights (``models_ED/4`` encoder+decoder, ``models_EC/4`` classifier).
 
     Options: ``saliency`` (``"official"``, default: the official script's effective rule, one
-    interpolation step per class; ``"all_steps"``: all ten steps as the paper describes);
+    interpolation step per class; ``"all_steps"``: all ten steps as the paper describes, about 5x
+    the time and memory);
     ``stretch`` (default ``True``, official): min-max stretch the output to 0..255 as
     ``scipy.misc.imsave`` does; ``False`` maps ``[-1, 1]`` to ``[0, 255]`` linearly.
     """
