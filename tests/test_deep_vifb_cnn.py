@@ -180,6 +180,33 @@ def test_pyramid_reconstructs_and_band_rule():
     assert s[0, 0] == s[-1, -1] == 8 and s[0, 2] == 9 and s[2, 2] == 9
 
 
+def test_tiled_score_map_equals_whole(cnn):
+    """``tile=N`` bounds the network's memory; every kept score sees its whole receptive field."""
+    from ivif.io import imread_uint
+
+    a = imread_uint(VIFB / "ir" / "walking.jpg")[:201, :233]
+    b = imread_uint(VIFB / "vi" / "walking.jpg")[:201, :233]
+    tiled = create_method("cnn", tile=80)
+    tiled._w = cnn.network_weights
+    calls = []
+    real = V.score_map
+
+    def counting(*args):
+        calls.append(args[1].shape)
+        return real(*args)
+
+    V.score_map = counting
+    try:
+        w_tiled = tiled.weight_map(a, b)
+    finally:
+        V.score_map = real
+    assert len(calls) > 4 and max(max(c) for c in calls) <= 80
+    assert np.abs(w_tiled - cnn.weight_map(a, b)).max() < 1e-5
+    assert np.abs(tiled.fuse(a, b) - cnn.fuse(a, b)).max() * 255 <= 1.0
+    with pytest.raises(IvifError, match="too small"):
+        create_method("cnn", tile=40)
+
+
 # ------------------------------------------------------------------------------------------- inputs
 def test_arrays_and_gray(cnn):
     from ivif.io import imread_uint

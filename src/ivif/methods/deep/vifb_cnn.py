@@ -158,6 +158,38 @@ def _valid_conv_diff(feats: "Any", w4: "Any") -> "Any":
     return out
 
 
+#: context (full-resolution pixels) a tile needs around the scores it keeps: a score at row 2j reads
+#: input rows 2j - 4 .. 2j + 19 (three 3x3 convs, the 2x2 pool, the 8x8 output conv); kept even.
+SCORE_MARGIN = 24
+
+
+def tiled_score_map(w: dict[str, Any], ir_gray: np.ndarray, vi_gray: np.ndarray, tile: int,
+                    precision: str = "fp32", device: str = "cpu") -> np.ndarray:
+    """:func:`score_map` computed on overlapping tiles of at most ``tile`` pixels (bounded memory).
+
+    Every kept score sees its whole receptive field inside its tile (or the true image border, where the
+    zero padding is the same as for the whole image), so the result equals the untiled map up to float
+    summation order.
+    """
+    h, w_ = ir_gray.shape
+    m = SCORE_MARGIN
+    step = (tile - 2 * m) // 2 * 2
+    if step < 16:
+        raise IvifError(f"CNN: tile size {tile} is too small; use at least {2 * m + 16} pixels")
+    out = np.zeros((-(-h // 2) - 7, -(-w_ // 2) - 7))
+    for y0 in range(0, h, step):
+        for x0 in range(0, w_, step):
+            ys, xs = max(0, y0 - m), max(0, x0 - m)
+            ye, xe = min(h, y0 + step + m), min(w_, x0 + step + m)
+            j0, j1 = y0 // 2, min(out.shape[0], (y0 + step) // 2)
+            i0, i1 = x0 // 2, min(out.shape[1], (x0 + step) // 2)
+            if j0 >= j1 or i0 >= i1:
+                continue
+            s = score_map(w, ir_gray[ys:ye, xs:xe], vi_gray[ys:ye, xs:xe], precision, device)
+            out[j0:j1, i0:i1] = s[j0 - ys // 2 : j1 - ys // 2, i0 - xs // 2 : i1 - xs // 2]
+    return out
+
+
 def patch_average(scores: np.ndarray, h: int, w: int) -> np.ndarray:
     """Spread each patch score over its 16x16 patch (stride 2, clipped at the border) and average."""
     def spread(v: np.ndarray) -> np.ndarray:
@@ -264,13 +296,17 @@ class VIFBCNN(FusionMethod):
     weight_specs = {"default": SPEC}
 
     def __init__(self, weights: "str | Path | None" = None, precision: Literal["fp32", "bf16"] = "fp32",
-                 device: str = "cpu", **cfg: Any):
+                 device: str = "cpu", tile: "int | None" = None, **cfg: Any):
         super().__init__(**cfg)
         if precision not in ("fp32", "bf16"):
             raise IvifError(f"CNN: precision must be 'fp32' (reference) or 'bf16' (fast), got {precision!r}")
         self.weights = weights
         self.precision = precision
         self.device = device
+        if tile is not None and tile < 2 * SCORE_MARGIN + 16:
+            raise IvifError(f"CNN: tile size {tile} is too small; use at least {2 * SCORE_MARGIN + 16} pixels")
+        #: tile size (pixels) for the network's score map; the pyramid fusion always spans the whole image
+        self.tile = tile
         self._w: "dict[str, np.ndarray] | None" = None
 
     @property
@@ -290,7 +326,11 @@ class VIFBCNN(FusionMethod):
         h, w = ga.shape
         if min(h, w) < 32:
             raise InvalidImageError(f"CNN fusion needs images of at least 32x32 pixels, got {w}x{h}")
-        return patch_average(score_map(self.network_weights, ga, gb, self.precision, self.device), h, w)
+        if self.tile and max(h, w) > self.tile:
+            scores = tiled_score_map(self.network_weights, ga, gb, self.tile, self.precision, self.device)
+        else:
+            scores = score_map(self.network_weights, ga, gb, self.precision, self.device)
+        return patch_average(scores, h, w)
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
         a, b = _u8(ir) / 255.0, _u8(vi) / 255.0
