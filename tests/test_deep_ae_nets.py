@@ -181,6 +181,12 @@ def test_u2fusion_options_and_checkpoint_format(nets):
         assert np.array_equal(METHODS.create("u2fusion", weights=w).raw(ir, vi), ref)
     with pytest.raises(IvifError, match="unknown order"):
         METHODS.create("u2fusion", order="ir")
+    with pytest.raises(IvifError, match="option stretch must be true or false, got 'no'"):
+        METHODS.create("u2fusion", stretch="no")
+    with pytest.raises(IvifError, match="unknown rule"):
+        METHODS.create("didfuse", rule="max")
+    with pytest.raises(IvifError, match="option rounding must be true or false"):
+        METHODS.create("didfuse", rounding="yes")
 
 
 def test_densefuse_checkpoint_format(nets):

@@ -191,6 +191,8 @@ class DenseFuse(TorchFusionMethod):
             raise IvifError(f"DenseFuse: unknown variant {variant!r}; choose one of {', '.join(self.VARIANTS)}")
         self.strategy = strategy
         self.variant = variant
+        if not isinstance(stretch, (bool, np.bool_)):
+            raise IvifError(f"{type(self).__name__}: option stretch must be true or false, got {stretch!r}")
         self.stretch = bool(stretch)
         self.global_statistics = self.stretch
 

@@ -149,6 +149,8 @@ class DIDFuse(TorchFusionMethod):
         if rule not in self.RULES:
             raise IvifError(f"DIDFuse: unknown rule {rule!r}; choose one of {', '.join(self.RULES)}")
         self.rule = rule
+        if not isinstance(rounding, (bool, np.bool_)):
+            raise IvifError(f"{type(self).__name__}: option rounding must be true or false, got {rounding!r}")
         self.rounding = bool(rounding)
 
     def build_network(self) -> nn.Module:

@@ -125,6 +125,8 @@ class U2Fusion(TorchFusionMethod):
             raise IvifError(f"U2Fusion: unknown order {order!r}; choose 'ir_vi' (VIF-Benchmark) or 'vi_ir' "
                             "(original test_main.py)")
         self.order = order
+        if not isinstance(stretch, (bool, np.bool_)):
+            raise IvifError(f"{type(self).__name__}: option stretch must be true or false, got {stretch!r}")
         self.stretch = bool(stretch)
         self.global_statistics = self.stretch
 
