@@ -24,6 +24,18 @@ P = get_profile("vifb")
 TOL = 1e-3  # absolute or relative, the issue's tolerance
 
 
+IMAGES = (
+    "carLight carShadow carWhite elecbike fight kettle labMan man manCall manCar manlight manWalking "
+    "manwithbag nightCar peopleshadow running snow tricycle walking walking2 walkingnight"
+).split()
+# SwinFusion and YDTR (added to VIFB in 2023): the JPEGs stored in VIFB's repository are not the images its
+# values were computed from. EN depends on the fused file alone and is reproduced to 5e-5 for the other 23
+# methods, but differs by up to 1.2e-3 relative for these two; their other metrics differ by up to
+# MISMATCH_TOL. They are checked to that looser bound (see docs/metrics_vifb_tang.md).
+MISMATCHED = {"SwinFusion", "YDTR"}
+MISMATCH_TOL = 0.05
+
+
 @pytest.fixture(scope="module")
 def golden() -> "dict[tuple[str, str, str], float]":
     csv_path = DATA / "reference_metrics" / "vifb_metrics_per_image.csv"
@@ -33,45 +45,46 @@ def golden() -> "dict[tuple[str, str, str], float]":
         return {(r["image"], r["method"], r["metric"]): float(r["value"]) for r in csv.DictReader(fh)}
 
 
-@pytest.fixture(scope="module")
-def computed(golden) -> "dict[tuple[str, str, str], float]":
-    """All 13 metrics of every fused image present (25 methods x 21 images), read from the files."""
-    out: dict[tuple[str, str, str], float] = {}
-    for mdir in sorted((DATA / "fused").iterdir()):
-        for fpath in sorted(mdir.glob("*.jpg")):
-            vals = ivif.evaluate(DATA / "ir" / fpath.name, DATA / "vi" / fpath.name, fpath, profile="vifb")
-            for short, v in vals.items():
-                out[(fpath.stem, mdir.name, VIFB_NAMES[short])] = v
+def _compute_image(image: str) -> "dict[tuple[str, str], float]":
+    """All 13 metrics of every fused image of one scene, read from the files: {(method, VIFB name): value}."""
+    ir, vi = P.load(DATA / "ir" / f"{image}.jpg", "ir"), P.load(DATA / "vi" / f"{image}.jpg", "vi")
+    out = {}
+    for mdir in sorted(d for d in (DATA / "fused").iterdir() if d.is_dir()):
+        fpath = mdir / f"{image}.jpg"
+        if fpath.is_file():
+            f = P.load(fpath, "fused")
+            for short, d in P.metrics.items():
+                out[(mdir.name, VIFB_NAMES[short])] = float(d.fn(ir, vi, f))
     return out
 
 
-def test_golden_covers_every_value(golden, computed):
-    # the csv also lists MST_SR, an older name of LP_SR with no fused folder of its own
-    expected = {k for k in golden if k[1] != "MST_SR"}
-    assert len(expected) == 21 * 25 * 13
-    assert expected <= set(computed)
-
-
-@pytest.mark.parametrize("short", list(VIFB_NAMES))
-def test_golden_values(golden, computed, short):
-    name = VIFB_NAMES[short]
+@pytest.mark.parametrize("image", IMAGES)
+def test_golden_values(golden, image):
+    """Every VIFB value of one scene (25 methods x 13 metrics) within 1e-3 absolute or relative."""
+    got = _compute_image(image)
+    rows = [(m, k, g) for (i, m, k), g in golden.items() if i == image and m != "MST_SR"]
+    assert len(rows) == 25 * 13
     bad = []
-    for (img, method, metric), g in golden.items():
-        if metric != name or method == "MST_SR":
-            continue
-        v = computed[(img, method, metric)]
+    for method, metric, g in rows:
+        v = got[(method, metric)]
+        tol = MISMATCH_TOL if method in MISMATCHED else TOL
         err = abs(v - g)
-        if err > TOL and err > TOL * abs(g):
-            bad.append((img, method, v, g))
-    assert not bad, f"{short}: {len(bad)} values off, e.g. {bad[:3]}"
+        if err > tol and err > tol * abs(g):
+            bad.append((method, metric, v, g))
+        # MST_SR is LP_SR under its old name: same fused images, same values
+        if method == "LP_SR":
+            assert abs(v - golden[(image, "MST_SR", metric)]) <= TOL * max(1.0, abs(g))
+    assert not bad, f"{image}: {len(bad)} values off, e.g. {bad[:4]}"
 
 
-def test_mst_sr_rows_are_lp_sr(golden, computed):
-    # MST_SR is LP_SR under its old name: same fused images, same values
-    for (img, method, metric), g in golden.items():
-        if method == "MST_SR":
-            v = computed[(img, "LP_SR", metric)]
-            assert abs(v - g) <= TOL * max(1.0, abs(g))
+def test_mismatched_methods_differ_in_the_fused_file_itself(golden):
+    # EN depends on the fused image alone: exact for an ordinary method, off for SwinFusion's stored JPEG
+    def en(method: str, image: str) -> float:
+        f = P.load(DATA / "fused" / method / f"{image}.jpg", "fused")
+        return P.metrics["EN"].fn(f, f, f)
+
+    assert en("GFF", "manWalking") == pytest.approx(golden[("manWalking", "GFF", "Entropy")], rel=1e-4)
+    assert abs(en("SwinFusion", "manWalking") / golden[("manWalking", "SwinFusion", "Entropy")] - 1) > 1e-3
 
 
 # ------------------------------------------------------------------------------------ quirks, by hand
@@ -158,10 +171,14 @@ def test_nan_array_rejected():
         ivif.evaluate(np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8), f, profile="vifb")
 
 
-def test_non_8bit_float_rejected():
-    f = np.full((16, 16), 0.5, np.float32)  # 127.5 grey levels: not an 8-bit image
-    with pytest.raises(InvalidImageError, match="not 8-bit levels"):
-        ivif.evaluate(np.zeros((16, 16), np.uint8), np.zeros((16, 16), np.uint8), f, "EN", "vifb")
+def test_float_arrays_quantised_like_an_8bit_file():
+    rng = np.random.default_rng(4)
+    f = rng.random((16, 16, 3)).astype(np.float32)
+    q = np.rint(f.astype(np.float64) * 255).astype(np.uint8)
+    src = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    assert ivif.evaluate(src, src, f, "EN,SF", "vifb") == ivif.evaluate(src, src, q, "EN,SF", "vifb")
+    with pytest.raises(InvalidImageError, match="fused: float values must lie in"):
+        ivif.evaluate(src, src, f * 2, "EN", "vifb")
 
 
 def test_size_mismatch_rejected():
