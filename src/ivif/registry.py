@@ -156,7 +156,7 @@ def plugin(fn: Callable[[Registry], None]) -> Callable[[Registry], None]:
 
 METHODS = Registry("method", "ivif.methods", ("ivif.methods.classical", "ivif.methods.deep"))
 METRICS = Registry("metric", "ivif.metrics", ("ivif.metrics.builtin",))
-REGISTRATION = Registry("registration", "ivif.registration", ())
+REGISTRATION = Registry("registration", "ivif.registration", ("ivif.registration.methods",))
 DATASETS = Registry("dataset", None, ("ivif.data.layouts",))
 
 
