@@ -310,10 +310,11 @@ def test_entropy_matches_skimage():
 # ----------------------------------------------------------------------------------- GTF
 def test_difference_operators_are_adjoint():
     rng = np.random.default_rng(14)
-    u, g = rng.normal(size=(2, 9, 12, 3))
-    assert np.vdot(gtf._dx(u), g) == pytest.approx(np.vdot(u, gtf._dxt(np.where(np.arange(12)[None, :, None] < 11, g, 0))))
-    assert np.vdot(gtf._dy(u), g) == pytest.approx(np.vdot(u, gtf._dyt(np.where(np.arange(9)[:, None, None] < 8, g, 0))))
-    np.testing.assert_array_equal(gtf._dx(u)[:, -1], 0)
+    u, g = rng.normal(size=(2, 3, 9, 12))  # channels first: the operators act on the last two axes
+    assert np.vdot(gtf._dx(u), g) == pytest.approx(np.vdot(u, gtf._dxt(np.where(np.arange(12) < 11, g, 0))))
+    assert np.vdot(gtf._dy(u), g) == pytest.approx(np.vdot(u, gtf._dyt(np.where(np.arange(9)[:, None] < 8, g, 0))))
+    np.testing.assert_array_equal(gtf._dx(u)[..., -1], 0)
+    np.testing.assert_array_equal(gtf._dy(u[0])[-1], 0)
 
 
 def test_pcg_solves_spd_system():

@@ -16,7 +16,9 @@ from ..base import FusionMethod
 from ._common import matlab_uint8
 
 # (row offset, column offset, 1 / distance^2) of the 8 neighbours
-_NEIGHBOURS = tuple((dy, dx, 1.0 / (dy * dy + dx * dx)) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+# (row offset, column offset, 1 / distance^2) of 4 of the 8 neighbours; the other 4 are their mirror images,
+# whose fluxes are the same pair fluxes with opposite sign (the conduction depends on |gradient| only)
+_HALF_NEIGHBOURS = ((0, 1, 1.0), (1, -1, 0.5), (1, 0, 1.0), (1, 1, 0.5))
 
 
 def anisotropic_diffusion(im: np.ndarray, num_iter: int = 10, delta_t: float = 0.15, kappa: float = 30.0,
@@ -33,14 +35,17 @@ def anisotropic_diffusion(im: np.ndarray, num_iter: int = 10, delta_t: float = 0
     h, w = u.shape[:2]
     p = np.zeros((h + 2, w + 2) + u.shape[2:], dtype=dtype)
     acc = np.empty_like(u)
-    g = np.empty_like(u)
-    c = np.empty_like(u)
+    flux = np.empty((h + 2, w + 2) + u.shape[2:], dtype=dtype)
+    inv_k = 1.0 / kappa
     for _ in range(num_iter):
         p[1:-1, 1:-1] = u  # imfilter's default zero padding: border neighbours count as 0
         acc[...] = 0.0
-        for dy, dx, wgt in _NEIGHBOURS:
-            np.subtract(p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w], u, out=g)
-            np.multiply(g, 1.0 / kappa, out=c)
+        for dy, dx, wgt in _HALF_NEIGHBOURS:
+            # flux of each pair (q, q + o) over the padded grid: f = c(g) g with g = p[q + o] - p[q]
+            x0, x1 = max(0, -dx), w + 2 - max(0, dx)
+            f = flux[:h + 2 - dy, :x1 - x0]  # f[i, j] is the pair starting at padded (i, j + x0)
+            np.subtract(p[dy:, x0 + dx:x1 + dx], p[:h + 2 - dy, x0:x1], out=f)
+            c = f * inv_k
             np.multiply(c, c, out=c)
             if option == 1:
                 np.negative(c, out=c)
@@ -48,10 +53,12 @@ def anisotropic_diffusion(im: np.ndarray, num_iter: int = 10, delta_t: float = 0
             else:
                 c += 1.0
                 np.reciprocal(c, out=c)
-            c *= g
+            f *= c
             if wgt != 1.0:
-                c *= wgt
-            acc += c
+                f *= wgt
+            # pixel p (padded coordinates 1..h, 1..w) gains the flux towards p + o and loses the one from p - o
+            acc += f[1:h + 1, 1 - x0:w + 1 - x0]
+            acc -= f[1 - dy:h + 1 - dy, 1 - dx - x0:w + 1 - dx - x0]
         acc *= delta_t
         u += acc
     return u

@@ -23,35 +23,37 @@ from ..base import FusionMethod
 from ._common import matlab_uint8
 
 
+# The difference operators act on the last two axes (rows, columns) of ``CxHxW`` or ``HxW`` arrays; the
+# solver keeps channels first so that the shared TV weights broadcast over whole image planes.
 def _dx(v: np.ndarray) -> np.ndarray:
     # forward difference along columns, last column 0 (irntv's Dx)
     out = np.empty_like(v)
-    np.subtract(v[:, 1:], v[:, :-1], out=out[:, :-1])
-    out[:, -1] = 0.0
+    np.subtract(v[..., 1:], v[..., :-1], out=out[..., :-1])
+    out[..., -1] = 0.0
     return out
 
 
 def _dy(v: np.ndarray) -> np.ndarray:
     out = np.empty_like(v)
-    np.subtract(v[1:], v[:-1], out=out[:-1])
-    out[-1] = 0.0
+    np.subtract(v[..., 1:, :], v[..., :-1, :], out=out[..., :-1, :])
+    out[..., -1, :] = 0.0
     return out
 
 
 def _dxt(g: np.ndarray) -> np.ndarray:
     # exact transpose of _dx (irntv's DxT): -g0, g_{i-1} - g_i, g_{n-2}
     out = np.empty_like(g)
-    out[:, 0] = -g[:, 0]
-    np.subtract(g[:, :-2], g[:, 1:-1], out=out[:, 1:-1])
-    out[:, -1] = g[:, -2]
+    out[..., 0] = -g[..., 0]
+    np.subtract(g[..., :-2], g[..., 1:-1], out=out[..., 1:-1])
+    out[..., -1] = g[..., -2]
     return out
 
 
 def _dyt(g: np.ndarray) -> np.ndarray:
     out = np.empty_like(g)
-    out[0] = -g[0]
-    np.subtract(g[:-2], g[1:-1], out=out[1:-1])
-    out[-1] = g[-2]
+    out[..., 0, :] = -g[..., 0, :]
+    np.subtract(g[..., :-2, :], g[..., 1:-1, :], out=out[..., 1:-1, :])
+    out[..., -1, :] = g[..., -2, :]
     return out
 
 
@@ -81,10 +83,11 @@ def fidelity_weights(r: np.ndarray, p: float = 1.0, cutoff: float = 0.05) -> np.
 
 
 def tv_weights(u: np.ndarray, q: float = 1.0, cutoff: float = 0.01) -> np.ndarray:
-    """``fR_adapt``: ``(2/q) * max(|grad u|^2, eps_R)^((q-2)/2)``, channels summed (vector TV), ``HxW``."""
+    """``fR_adapt``: ``(2/q) * max(|grad u|^2, eps_R)^((q-2)/2)``; ``u`` is ``HxW`` or ``CxHxW`` (channels
+    summed: vector TV). Returns ``HxW``."""
     g2 = _dx(u) ** 2 + _dy(u) ** 2
     if g2.ndim == 3:
-        g2 = g2.sum(axis=2)
+        g2 = g2.sum(axis=0)
     centres, pos = _hist_threshold(g2, cutoff)
     eps_r = centres[pos] if centres[pos] > 0 else centres[min(pos + 1, centres.size - 1)]
     eps_r = max(eps_r, 1e-12)  # guard for a constant image (irntv itself fails there)
@@ -171,20 +174,19 @@ def l1tv_irn(s: np.ndarray, lam: float = 4.0, loops: int = 5, rrs: float = 5.0, 
     ``s`` is ``HxW`` or ``HxWxC`` (vector TV: one regulariser weight for all channels). ``dtype`` is the
     working precision (MATLAB: float64).
     """
-    s = np.asarray(s, dtype=dtype)
-    u = s.copy()
-    if np.ptp(s) == 0:
+    s_in = np.asarray(s, dtype=dtype)
+    if np.ptp(s_in) == 0:
         # constant input: U0 = S is the minimiser (irntv's histogram thresholds are undefined here)
-        return u
+        return s_in.copy()
+    s = np.ascontiguousarray(np.moveaxis(s_in, 2, 0)) if s_in.ndim == 3 else s_in
+    u = s.copy()
     for k in range(loops):
         if k == 0:
             # irntv: U0 equals S, so the fidelity weights start constant, (2/p) * 0.1^((2-p)/2)
             wf = np.full(s.shape, 2.0 * np.sqrt(0.1), dtype=dtype)
         else:
             wf = fidelity_weights(u - s, 1.0, eps_f_cutoff).astype(dtype, copy=False)
-        wr = tv_weights(u, 1.0, eps_r_cutoff).astype(dtype, copy=False)
-        if s.ndim == 3:
-            wr = wr[..., None]
+        wr = tv_weights(u, 1.0, eps_r_cutoff).astype(dtype, copy=False)  # HxW, broadcast over channels
 
         lwf = lam * wf
         gbuf = np.empty_like(s)
@@ -194,17 +196,17 @@ def l1tv_irn(s: np.ndarray, lam: float = 4.0, loops: int = 5, rrs: float = 5.0, 
             # v + lam * WF * (Dx^T WR Dx + Dy^T WR Dy) (WF * v), with few temporaries
             t = wf * v
             out = np.empty_like(v)
-            np.subtract(t[:, 1:], t[:, :-1], out=g[:, :-1])  # Dx, last column 0 (unused by Dx^T)
-            g[:, :-1] *= wr[:, :-1]
-            out[:, 0] = -g[:, 0]
-            np.subtract(g[:, :-2], g[:, 1:-1], out=out[:, 1:-1])
-            out[:, -1] = g[:, -2]
-            np.subtract(t[1:], t[:-1], out=g[:-1])  # Dy
-            g[:-1] *= wr[:-1]
-            out[0] -= g[0]
-            out[1:-1] += g[:-2]
-            out[1:-1] -= g[1:-1]
-            out[-1] += g[-2]
+            np.subtract(t[..., 1:], t[..., :-1], out=g[..., :-1])  # Dx, last column 0 (unused by Dx^T)
+            g[..., :-1] *= wr[:, :-1]
+            out[..., 0] = -g[..., 0]
+            np.subtract(g[..., :-2], g[..., 1:-1], out=out[..., 1:-1])
+            out[..., -1] = g[..., -2]
+            np.subtract(t[..., 1:, :], t[..., :-1, :], out=g[..., :-1, :])  # Dy
+            g[..., :-1, :] *= wr[:-1]
+            out[..., 0, :] -= g[..., 0, :]
+            out[..., 1:-1, :] += g[..., :-2, :]
+            out[..., 1:-1, :] -= g[..., 1:-1, :]
+            out[..., -1, :] += g[..., -2, :]
             out *= lwf
             out += v
             return out
@@ -216,7 +218,7 @@ def l1tv_irn(s: np.ndarray, lam: float = 4.0, loops: int = 5, rrs: float = 5.0, 
         u = wf * v
         if it == 0:
             break
-    return u
+    return np.moveaxis(u, 0, 2) if s_in.ndim == 3 else u
 
 
 def gtf_fuse(ir: np.ndarray, vi: np.ndarray, lam: float = 4.0, dtype: type = np.float32) -> np.ndarray:
