@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
 from ivif.errors import IvifError, WeightsError  # noqa: E402
+from ivif.registry import METHODS as REGISTRY  # noqa: E402
 from ivif.registry import create_method, list_methods  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -107,7 +108,7 @@ def test_registered_names_and_metadata():
     assert create_method("tardal", variant="tardal+").variant == "tardal+"
     for name in ("seafusion", "ifcnn", "tardal"):
         m = create_method(name)
-        assert m.paper and m.family and "deep" in __import__("ivif").registry.METHODS.get_entry(name).tags
+        assert m.paper and m.family and "deep" in REGISTRY.get_entry(name).tags
         for spec in m.weight_specs.values():
             assert spec.url.startswith("https://") and len(spec.sha256) == 64 and spec.license
 

@@ -149,7 +149,8 @@ class SeAFusion(TorchFusionMethod):
         "default": WeightSpec(
             folder="SeAFusion",
             filename="SeAFusion.pth",
-            url=f"https://raw.githubusercontent.com/Linfeng-Tang/VIF-Benchmark/{_COMMIT}/Checkpoint/SeAFusion/SeAFusion.pth",
+            url=("https://raw.githubusercontent.com/Linfeng-Tang/VIF-Benchmark/"
+                 f"{_COMMIT}/Checkpoint/SeAFusion/SeAFusion.pth"),
             sha256="8d65a7f9a50f36349803368cf9920f40420776995e7e8cc8a56d8d30e499431d",
             license="not stated (SeAFusion); VIF-Benchmark copy: MIT",
             source=f"Linfeng-Tang/VIF-Benchmark@{_COMMIT}:Checkpoint/SeAFusion/SeAFusion.pth",
