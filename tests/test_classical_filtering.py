@@ -219,7 +219,9 @@ def test_detail_strength_is_sum_of_covariance_eigenvalues():
     for i in range(d.shape[0]):
         for j in range(d.shape[1]):
             w = p[i:i + 5, j:j + 5]
-            ref[i, j] = np.linalg.eigvalsh(np.cov(w, rowvar=False)).sum() + np.linalg.eigvalsh(np.cov(w.T, rowvar=False)).sum()
+            hor = np.linalg.eigvalsh(np.cov(w, rowvar=False)).sum()  # covarf(tt): rows are observations
+            ver = np.linalg.eigvalsh(np.cov(w.T, rowvar=False)).sum()
+            ref[i, j] = hor + ver
     np.testing.assert_allclose(cbf.detail_strength(d), ref, rtol=1e-10)
 
 
