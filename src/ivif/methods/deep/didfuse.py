@@ -161,8 +161,9 @@ class DIDFuse(TorchFusionMethod):
             obj = load_torch_state(path)
             sd = obj.get("weight") if isinstance(obj, dict) else None
             if not isinstance(sd, dict):
+                keys = list(obj)[:5] if isinstance(obj, dict) else "-"
                 raise WeightsError(f"{path}: expected a DIDFuse checkpoint {{'weight': state_dict, 'epoch': n}}, "
-                                   f"got {type(obj).__name__} with keys {list(obj)[:5] if isinstance(obj, dict) else '-'}")
+                                   f"got {type(obj).__name__} with keys {keys}")
             for k, v in sd.items():
                 # Official keys repeat the block name ("cov1.cov1.1.weight"); ours are "cov1.1.weight".
                 head, _, rest = k.partition(".")
