@@ -21,7 +21,7 @@ from ivif.metrics.vifb import VIFB_NAMES
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vifb"
 P = get_profile("vifb")
-TOL = 1e-3  # absolute or relative, the issue's tolerance
+TOL = 1e-4  # absolute or relative; the issue asks 1e-3, the csv's 5 significant digits allow 5e-5
 
 
 IMAGES = (
@@ -30,10 +30,10 @@ IMAGES = (
 ).split()
 # SwinFusion and YDTR (added to VIFB in 2023): the JPEGs stored in VIFB's repository are not the images its
 # values were computed from. EN depends on the fused file alone and is reproduced to 5e-5 for the other 23
-# methods, but differs by up to 1.2e-3 relative for these two; their other metrics differ by up to
-# MISMATCH_TOL. They are checked to that looser bound (see docs/metrics_vifb_tang.md).
+# methods, but differs by up to 1.25e-3 relative for these two; their other metrics differ by up to 6e-2
+# (CE). They are checked to that looser bound only (see docs/metrics_vifb_tang.md).
 MISMATCHED = {"SwinFusion", "YDTR"}
-MISMATCH_TOL = 0.05
+MISMATCH_TOL = 0.07
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def _compute_image(image: str) -> "dict[tuple[str, str], float]":
 
 @pytest.mark.parametrize("image", IMAGES)
 def test_golden_values(golden, image):
-    """Every VIFB value of one scene (25 methods x 13 metrics) within 1e-3 absolute or relative."""
+    """Every VIFB value of one scene (25 methods x 13 metrics) within 1e-4 absolute or relative."""
     got = _compute_image(image)
     rows = [(m, k, g) for (i, m, k), g in golden.items() if i == image and m != "MST_SR"]
     assert len(rows) == 25 * 13

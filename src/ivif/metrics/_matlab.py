@@ -364,11 +364,11 @@ def block_reduce(x: np.ndarray, block: int, fn: Literal["sum", "mean"]) -> np.nd
 # ------------------------------------------------------------------------------- feature cache
 # Per-image features (edge maps, filtered moments, CSF-filtered spectra) keyed by the image's content.
 # Evaluating many fused images against the same source pair (a benchmark grid) then analyses each
-# source once; the values are unchanged. set_feature_cache(False) turns it off (e.g. to time one cold
-# evaluation).
+# source once; the values are unchanged. set_feature_cache(False) or $IVIF_FEATURE_CACHE=0 turns it off
+# (to time cold evaluations: repeated runs on one pair would otherwise be served from the cache).
 _CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
 _CACHE_MAX = 64
-_cache_on = True
+_cache_on = os.environ.get("IVIF_FEATURE_CACHE", "1") != "0"
 
 
 def set_feature_cache(enabled: bool) -> None:
