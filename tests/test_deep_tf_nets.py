@@ -157,6 +157,20 @@ def test_no_stretch_option_is_linear(nets, method):
     assert stretched.min() == 0 and stretched.max() == 255 and not np.array_equal(stretched, y)
 
 
+def test_gray_visible_gives_gray_rgb(nets):
+    a, b = _crop("carWhite", slice(0, 40), slice(0, 56))
+    gray = np.ascontiguousarray(b.mean(axis=2))
+    out = nets["sdnet"].fuse(a, gray)
+    assert out.shape == (40, 56, 3)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 0], out[..., 2])
+
+
+def test_csf_too_small_image_is_a_clear_error(nets):
+    a, b = _crop("carWhite", slice(0, 12), slice(0, 40))
+    with pytest.raises(IvifError, match="at least 17x17"):
+        nets["csf"].fuse(a, b)
+
+
 # -------------------------------------------------------------------------------------------- tiling
 @pytest.mark.parametrize("method", ["sdnet", "stdfusionnet"])
 def test_tiled_matches_untiled(nets, method):

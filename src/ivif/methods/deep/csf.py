@@ -47,6 +47,7 @@ SAMPLES = 10          # interpolation steps of the official script
 DECAY = 0.25          # weight of step i is DECAY ** i
 TEMPERATURE = 0.00015  # softmax temperature c of the official script
 BN_EPS = 1e-3         # tf.layers.batch_normalization default
+MIN_SIZE = 17         # smallest side the official network accepts
 
 
 def _conv_reflect(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -239,6 +240,11 @@ class CSF(TorchFusionMethod):
                                f"checkpoint {spec.url} (variable name -> array)") from None
 
     def run_network(self, *inputs: torch.Tensor) -> torch.Tensor:
+        h, w = inputs[0].shape[-2:]
+        if min(h, w) < MIN_SIZE:
+            # the classifier's reflection padding (2 px) needs 3 px after three 2x poolings
+            raise IvifError(f"CSF needs images of at least {MIN_SIZE}x{MIN_SIZE} pixels, got {w}x{h} (WxH); "
+                            "upscale the pair or use another method")
         # oneDNN runs the 5x5 convolutions ~1.4x faster on NHWC tensors
         ir, vi = (x.contiguous(memory_format=torch.channels_last) for x in inputs)
         return self.network.fuse(ir, vi, self.saliency).contiguous()
