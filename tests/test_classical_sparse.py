@@ -4,7 +4,8 @@ baselines maximum, weighted average, Laplacian pyramid and DWT.
 Fidelity: each VIFB method is run on the real VIFB pairs and compared with VIFB's own fused JPEG (mean
 absolute difference of the MATLAB-gray luma, averaged over the images, must be <= 2.5 grey levels).
 LP_SR and RP_SR are checked on all 21 pairs. LatLRR (16 eigenproblems per pixel) and NSCT_SR (OMP on a
-full-resolution band) cost tens of seconds per pair, so the default run checks them on the smallest pairs;
+full-resolution band) cost tens of seconds per pair, so the default run checks them on two (LatLRR) and
+one (NSCT_SR) of the smallest pairs;
 ``IVIF_FULL_FIDELITY=1`` checks all 21 (see docs/classical_sparse.md for the full-run numbers).
 """
 
@@ -23,7 +24,8 @@ from ivif.io import imread, to_gray
 VIFB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vifb"
 FULL = os.environ.get("IVIF_FULL_FIDELITY") == "1"
 ALL_PAIRS = sorted(p.stem for p in (VIFB / "ir").glob("*.jpg")) if VIFB.is_dir() else []
-SMALL_PAIRS = ["walking", "peopleshadow", "manWalking"]  # 320x240, 320x240, 328x254
+# the smallest pairs (328x254) whose IR files are single-channel JPEGs, so the gray-IR path is exercised too
+SMALL_PAIRS = ["manWalking", "walkingnight"]
 
 
 @pytest.fixture(autouse=True)
@@ -134,14 +136,23 @@ def test_select_consistent_majority():
 
 
 def test_weights_missing_and_bad(tmp_path, monkeypatch):
-    from ivif.methods.classical._sparse import DICTIONARY, load_mat_array
+    from ivif.methods.classical._sparse import DICTIONARY, LATLRR_L8, load_mat_array
+    from ivif.methods.weights import resolve
 
     monkeypatch.setenv("IVIF_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setenv("IVIF_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(WeightsError, match="D_100000_256_8.mat"):
+        resolve(DICTIONARY, download=False)  # the message names the file, its URL and where to put it
     bad = tmp_path / "x.mat"
     bad.write_bytes(b"not a mat file")
     with pytest.raises(WeightsError, match="MATLAB .mat"):
         load_mat_array(DICTIONARY, bad)
+    # a real .mat that lacks the variable (the LatLRR matrix offered as the dictionary)
+    wrong = Path(__file__).resolve().parents[1].parent / "shared" / "weights" / "vifb_classical" / "L_8.mat"
+    if wrong.is_file():
+        with pytest.raises(WeightsError, match="variable 'D' missing"):
+            load_mat_array(DICTIONARY, wrong)
+        assert load_mat_array(LATLRR_L8, wrong).shape == (64, 64)
 
 
 # ----------------------------------------------------------------------------------------------- NSCT
