@@ -376,11 +376,13 @@ def _fmi_pair(src: np.ndarray, fn: np.ndarray, equal: np.ndarray) -> np.ndarray:
     aSd = np.sqrt(np.maximum((idx**2 * aP).sum(axis=1) - (idx * aP).sum(axis=1) ** 2, 0))
     fSd = np.sqrt(np.maximum((idx**2 * fP).sum(axis=1) - (idx * fP).sum(axis=1) ** 2, 0))
     Fi, Aj = fC[:, :, None], aC[:, None, :]
-    up = 0.5 * (Fi + Aj - np.abs(Fi - Aj))  # Frechet upper bound copula, written as the reference does
-    lo = 0.5 * (Fi + Aj - 1 + np.abs(Fi + Aj - 1))  # lower bound
-    prod = Fi * Aj
     neg = c < 0
-    bound = np.where(neg[:, None, None], lo, up)
+    # Frechet upper-bound copula, written as the reference does; rows with c < 0 use the lower bound
+    bound = 0.5 * (Fi + Aj - np.abs(Fi - Aj))
+    if neg.any():
+        sn = Fi[neg] + Aj[neg] - 1
+        bound[neg] = 0.5 * (sn + np.abs(sn))
+    prod = Fi * Aj
     cov = (bound - prod).sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov / (fSd * aSd)
@@ -390,12 +392,16 @@ def _fmi_pair(src: np.ndarray, fn: np.ndarray, equal: np.ndarray) -> np.ndarray:
     # probability mass of each cell: second difference of the bound with zero boundary
     pb = np.pad(bound, ((0, 0), (1, 0), (1, 0)))
     cell = ((pb[:, 1:, 1:] - pb[:, :-1, 1:]) - pb[:, 1:, :-1]) + pb[:, :-1, :-1]
-    jp = k[:, None, None] * cell + (1 - k[:, None, None]) * (fP[:, :, None] * aP[:, None, :])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # real(-p log2 p) for p < 0 is -p log2|p|; zero cells are skipped
-        jterm = np.where(jp != 0, -jp * np.log2(np.abs(np.where(jp != 0, jp, 1.0))), 0.0)
-        aE = np.where(aP != 0, -aP * np.log2(np.where(aP != 0, aP, 1.0)), 0.0).sum(axis=1)
-        fE = np.where(fP != 0, -fP * np.log2(np.where(fP != 0, fP, 1.0)), 0.0).sum(axis=1)
+    kk = k[:, None, None]
+    jp = kk * cell + (1 - kk) * (fP[:, :, None] * aP[:, None, :])
+
+    def plogp(p: np.ndarray) -> np.ndarray:
+        # real(-p log2 p): -p log2|p| for p < 0; zero entries are skipped
+        lg = np.log2(np.abs(p), out=np.zeros_like(p), where=p != 0)
+        return -p * lg
+
+    jterm = plogp(jp)
+    aE, fE = plogp(aP).sum(axis=1), plogp(fP).sum(axis=1)
     mi = aE + fE - jterm.sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(mi == 0, 0.0, 2 * mi / (aE + fE))
