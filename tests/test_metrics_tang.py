@@ -188,7 +188,9 @@ def _nabf_loops(f: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
     tot_w = tot = 0.0
     for i in range(f.shape[0]):
         for j in range(f.shape[1]):
-            gA, gB, gF = math.hypot(ghA[i, j], gvA[i, j]), math.hypot(ghB[i, j], gvB[i, j]), math.hypot(ghF[i, j], gvF[i, j])
+            gA = math.hypot(ghA[i, j], gvA[i, j])
+            gB = math.hypot(ghB[i, j], gvB[i, j])
+            gF = math.hypot(ghF[i, j], gvF[i, j])
 
             def rel(g):
                 if g == 0 or gF == 0:

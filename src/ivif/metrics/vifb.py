@@ -342,12 +342,12 @@ _DEFS = [
     MetricDef("AG", _fused_only(_ag), True, "AG", "average gradient, grey levels per pixel", ("fused",)),
     MetricDef("EI", _fused_only(_ei), True, "EI", "edge intensity: mean Sobel magnitude, grey levels", ("fused",)),
     MetricDef("Qabf", _per_channel(_qabf, "Qabf"), True, "Q_AB/F", "Xydeas-Petrovic edge preservation, 0..1"),
-    MetricDef("SD", _per_channel(_sd, "SD"), True, "SD", "standard deviation of F (population), grey levels", ("fused",)),
-    MetricDef("SF", _fused_only(_sf), True, "SF", "spatial frequency (RGB: channels side by side), grey levels", ("fused",)),
-    MetricDef("RMSE", _per_channel(_rmse, "RMSE"), False, "RMSE", "mean of sqrt(SSE)/(MN) to VI and IR; lower is better"),
+    MetricDef("SD", _per_channel(_sd, "SD"), True, "SD", "population standard deviation of F, grey levels", ("fused",)),
+    MetricDef("SF", _fused_only(_sf), True, "SF", "spatial frequency (RGB: channels side by side)", ("fused",)),
+    MetricDef("RMSE", _per_channel(_rmse, "RMSE"), False, "RMSE", "mean of sqrt(SSE)/(MN) to VI and IR; lower better"),
     MetricDef("SSIM", _per_channel(_ssim, "SSIM"), True, "SSIM", "SSIM(VI,F) + SSIM(IR,F), 0..2"),
     MetricDef("Qcb", _per_channel(_qcb, "Qcb"), True, "Q_CB", "Chen-Blum perceptual quality, 0..1"),
-    MetricDef("Qcv", _per_channel(_qcv, "Qcv"), False, "Q_CV", "Chen-Varshney weighted CSF-filtered error; lower is better"),
+    MetricDef("Qcv", _per_channel(_qcv, "Qcv"), False, "Q_CV", "Chen-Varshney CSF-filtered error; lower is better"),
 ]
 
 PROFILE = register_profile(
