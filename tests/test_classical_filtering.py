@@ -104,6 +104,10 @@ def test_small_inputs_raise_clear_errors():
         create_method("gtf").fuse(np.zeros((2, 5)), np.zeros((2, 5)))
     with pytest.raises(InvalidImageError, match="MSVD needs images of at least 2x2"):
         create_method("msvd").fuse(np.zeros((1, 5)), np.zeros((1, 5)))
+    with pytest.raises(InvalidImageError, match="FPDE needs images of at least 2x2"):
+        create_method("fpde").fuse(np.zeros((1, 5)), np.zeros((1, 5)))
+    with pytest.raises(InvalidImageError, match="ADF needs at least 2 pixels"):
+        create_method("adf").fuse(np.zeros((1, 1)), np.zeros((1, 1)))
     odd = create_method("msvd").fuse(np.full((7, 9), 0.5), np.full((7, 9), 0.25))
     assert odd.shape == (7, 9)
 

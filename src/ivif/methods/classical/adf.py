@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._common import matlab_uint8
@@ -88,6 +89,8 @@ class ADF(FusionMethod):
     color = "native"  # VIFB fuses each VIS channel with the IR image; all are diffused in one pass
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
+        if ir.size < 2:
+            raise InvalidImageError("ADF needs at least 2 pixels (the detail covariance), got a 1x1 image")
         # IR and the VIS channel(s) diffuse together as one HxWx(1+C) stack, in float32 (8-bit output
         # identical to float64 but for rare rounding ties)
         x = np.dstack([ir, vi]).astype(np.float32) * np.float32(255.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._common import matlab_uint8
@@ -54,6 +55,9 @@ class FPDE(FusionMethod):
     color = "native"  # VIFB fuses each VIS channel with the IR image; all evolve in one pass
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
+        if min(ir.shape) < 2:
+            raise InvalidImageError(f"FPDE needs images of at least 2x2 pixels (MATLAB gradient), got "
+                                    f"{ir.shape[1]}x{ir.shape[0]}")
         # IR and the VIS channel(s) evolve together as one HxWx(1+C) stack, in float32 (same 8-bit output
         # as float64 but for rare rounding ties)
         x = np.dstack([ir, vi]).astype(np.float64) * 255.0
