@@ -137,7 +137,7 @@ class LatLRR(FusionMethod):
     paper = "Li, Wu & Kittler, IEEE TIP 2020 (MDLatLRR)"
     color = "native"  # VIFB's per-channel loop, done here so that the IR decomposition is computed once
     needs_weights = True
-    weight_spec = LATLRR_L8
+    weight_specs = {"L_8": LATLRR_L8}
 
     def __init__(self, weights: str | None = None, levels: int = 4):
         if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 1:

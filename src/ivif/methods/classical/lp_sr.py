@@ -14,7 +14,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._sparse import load_dictionary, mst_sr_fuse_image
+from ._sparse import DICTIONARY, load_dictionary, mst_sr_fuse_image
 
 PAPER = ("Y. Liu, S. Liu, Z. Wang, A general framework for image fusion based on multi-scale transform and sparse "
          "representation, Information Fusion 24 (2015) 147-164")
@@ -29,6 +29,7 @@ class LPSR(FusionMethod):
     paper = PAPER
     color = "native"  # VIFB's per-channel loop, done here so that the IR codes are computed once
     needs_weights = True
+    weight_specs = {"dictionary": DICTIONARY}
 
     def __init__(self, weights: str | None = None):
         super().__init__()

@@ -16,7 +16,7 @@ import numpy as np
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._nsct import nsct_dec, nsct_rec
-from ._sparse import load_dictionary, select_consistent, sparse_codes, sparse_fusion, stack_uint8, to_levels
+from ._sparse import DICTIONARY, load_dictionary, select_consistent, sparse_codes, sparse_fusion, stack_uint8, to_levels
 from ._sparse import vifb_channels
 from .lp_sr import PAPER
 
@@ -46,6 +46,7 @@ class NSCTSR(FusionMethod):
     paper = PAPER
     color = "native"  # VIFB's per-channel loop, done here so that the IR codes are computed once
     needs_weights = True
+    weight_specs = {"dictionary": DICTIONARY}
 
     def __init__(self, weights: str | None = None):
         super().__init__()

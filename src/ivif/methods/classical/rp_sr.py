@@ -15,7 +15,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._sparse import load_dictionary, mst_sr_fuse_image
+from ._sparse import DICTIONARY, load_dictionary, mst_sr_fuse_image
 from .lp_sr import PAPER
 
 
@@ -28,6 +28,7 @@ class RPSR(FusionMethod):
     paper = PAPER
     color = "native"  # VIFB's per-channel loop, done here so that the IR codes are computed once
     needs_weights = True
+    weight_specs = {"dictionary": DICTIONARY}
 
     def __init__(self, weights: str | None = None):
         super().__init__()
