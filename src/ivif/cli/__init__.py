@@ -40,7 +40,7 @@ def main(argv: "list[str] | None" = None) -> None:
     cli.main(args=argv, prog_name="ivif")
 
 
-from . import bench, efficiency, evaluate, fuse, info, report, robust  # noqa: E402,F401  (register the verbs)
+from . import bench, efficiency, evaluate, fuse, info, register, report, robust  # noqa: E402,F401  (register the verbs)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

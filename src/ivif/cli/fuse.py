@@ -22,13 +22,20 @@ from ._common import echo_failures, parse_options, progress_bar
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--overwrite", is_flag=True, help="Re-fuse pairs whose output already exists.")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="Method option, repeatable.")
+@click.option("--register", "register", default=None, metavar="NAME",
+              help="Register each IR onto its VIS with this method first (see `ivif list registration`).")
 def fuse_cmd(method: str, ir: Path, vi: Path, out: Path, weights: "Path | None", device: "str | None",
-             tile: "int | None", jobs: int, overwrite: bool, opts: "tuple[str, ...]") -> None:
+             tile: "int | None", jobs: int, overwrite: bool, opts: "tuple[str, ...]",
+             register: "str | None" = None) -> None:
     """Fuse IR/VIS pairs. Folders are paired by base name; outputs are PNGs under the same names.
 
     Existing outputs are skipped unless --overwrite, so an interrupted run resumes. A failing pair is
-    reported by name and the rest go on; the exit code is 1 if any pair failed.
+    reported by name and the rest go on; the exit code is 1 if any pair failed. With --register NAME
+    each IR is first aligned onto its VIS (registered IR kept in a temporary folder), then fused.
     """
+    if register is not None:
+        _fuse_registered(register, method, ir, vi, out, weights, device, tile, jobs, overwrite, opts)
+        return
     from ..data.pairs import Pair, load_pairs
     from ..methods.run import fuse_pairs
     from ..registry import METHODS
@@ -62,4 +69,42 @@ def fuse_cmd(method: str, ir: Path, vi: Path, out: Path, weights: "Path | None",
                f"{len(report.failed)} failed in {report.seconds:.1f} s -> {out}")
     echo_failures(report.failed, "pairs")
     if report.failed:
+        raise SystemExit(1)
+
+
+def _fuse_registered(register: str, method: str, ir: Path, vi: Path, out: Path, weights, device, tile, jobs: int,
+                     overwrite: bool, opts: "tuple[str, ...]") -> None:
+    """``fuse --register``: register every pair into a temporary folder, then fuse (registered IR, VIS)."""
+    import tempfile
+
+    from ..data.pairs import Pair, load_pairs
+    from ..registry import REGISTRATION
+    from .register import register_pairs
+
+    REGISTRATION.get_entry(register)  # unknown names fail before any work
+    single = ir.is_file() or vi.is_file()
+    if single and not (ir.is_file() and vi.is_file()):
+        raise IvifError(f"--ir {ir} and --vi {vi}: give two files or two folders")
+    pairs = [Pair(out.stem, ir, vi)] if single else load_pairs(ir, vi)
+    with tempfile.TemporaryDirectory(prefix="ivif_reg_") as tmp:
+        written, _, failed = register_pairs(register, pairs, Path(tmp), overwrite=True)
+        echo_failures(failed, "registrations")
+        if not written:
+            raise IvifError(f"--register {register}: no pair could be registered")
+        click.echo(f"{register}: {len(written)} pairs registered")
+        reg_ir = Path(tmp)
+        if single:
+            ctx = click.get_current_context()
+            ctx.invoke(fuse_cmd, method=method, ir=reg_ir / f"{out.stem}.png", vi=vi, out=out, weights=weights,
+                       device=device, tile=tile, jobs=jobs, overwrite=overwrite, opts=opts)
+        else:
+            vdir = Path(tmp) / "_vi"
+            vdir.mkdir()
+            for p in pairs:  # link the VIS partners of the registered pairs under the same base names
+                if p.name in written:
+                    (vdir / f"{p.name}{p.vi.suffix}").symlink_to(p.vi.resolve())
+            ctx = click.get_current_context()
+            ctx.invoke(fuse_cmd, method=method, ir=reg_ir, vi=vdir, out=out, weights=weights, device=device,
+                       tile=tile, jobs=jobs, overwrite=overwrite, opts=opts)
+    if failed:
         raise SystemExit(1)

@@ -11,11 +11,11 @@ from . import cli
 
 
 @cli.command("list")
-@click.argument("what", type=click.Choice(["methods", "metrics", "datasets", "profiles"]))
+@click.argument("what", type=click.Choice(["methods", "metrics", "datasets", "profiles", "registration"]))
 @click.argument("pattern", required=False, default="*")
 def list_cmd(what: str, pattern: str) -> None:
-    """List registered methods, metrics, data set layouts or metric profiles (PATTERN is a glob)."""
-    from ..registry import DATASETS, METHODS, METRICS
+    """List registered methods, metrics, data set layouts, metric profiles or registration methods (PATTERN is a glob)."""
+    from ..registry import DATASETS, METHODS, METRICS, REGISTRATION
 
     if what == "profiles":
         from ..metrics.profiles import get_profile, list_profiles
@@ -24,7 +24,7 @@ def list_cmd(what: str, pattern: str) -> None:
             p = get_profile(name)
             click.echo(f"{name:10s} {len(p.metrics):2d} metrics  {p.description}")
         return
-    reg = {"methods": METHODS, "metrics": METRICS, "datasets": DATASETS}[what]
+    reg = {"methods": METHODS, "metrics": METRICS, "datasets": DATASETS, "registration": REGISTRATION}[what]
     entries = reg.entries(pattern)
     if what == "methods":
         from ..methods.deep import TORCH_AVAILABLE
@@ -35,7 +35,7 @@ def list_cmd(what: str, pattern: str) -> None:
         if what == "metrics":
             arrow = {True: "↑", False: "↓"}.get(e.metadata.get("higher_is_better"), " ")
             extra = f"{arrow} [{', '.join(e.metadata.get('profiles', ()))}]"
-        elif what == "methods":
+        elif what in ("methods", "registration"):
             extra = f"[{', '.join(e.tags)}]"
         else:
             extra = ""

@@ -7,4 +7,4 @@ try:  # the dense and learned methods need PyTorch
 except ImportError:  # pragma: no cover - depends on the environment
     pass
 else:
-    from . import mind  # noqa: F401
+    from . import learned, mind  # noqa: F401

@@ -64,7 +64,7 @@ class MINDRegistration(RegistrationMethod):
     """Dense registration on MIND descriptors.
 
     Args:
-        scales: image down-scaling factors, coarse to fine (default (4, 2)).
+        scales: image down-scaling factors, coarse to fine (default (2,): half resolution).
         spacing: control-grid spacing in pixels of each scale.
         iters: Adam iterations per scale.
         lam: weight of the diffusion regulariser (per pixel, displacements in px of the scale).
@@ -73,8 +73,8 @@ class MINDRegistration(RegistrationMethod):
 
     name = "mind"
 
-    def __init__(self, scales: tuple = (4, 2), spacing: int = 4, iters: int = 80, lam: float = 0.05,
-                 lr: float = 0.3, init: str = "ecc"):
+    def __init__(self, scales: tuple = (2,), spacing: int = 8, iters: int = 60, lam: float = 1.0,
+                 lr: float = 0.1, init: str = "ecc"):
         self.scales, self.spacing, self.iters, self.lam, self.lr, self.init = (
             tuple(int(s) for s in scales), int(spacing), int(iters), float(lam), float(lr), init)
 
