@@ -16,6 +16,8 @@ import os
 # one thread everywhere, before NumPy/OpenCV/torch are imported
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
+# time cold evaluations: the vifb/tang per-source feature cache would serve repeated runs on one pair
+os.environ["IVIF_FEATURE_CACHE"] = "0"
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
