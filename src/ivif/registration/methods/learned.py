@@ -79,8 +79,8 @@ def net_input(ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
 
 
 @REGISTRATION.register("regunet", aliases=("learned",), tags=("dense", "learned", "torch"),
-                       description="Small U-Net flow regressor trained by ivif on synthesised misalignment "
-                                   "(superfusion/umf protocols)",
+                       description="Small U-Net flow regressor trained by ivif (8 CPU minutes; experimental: "
+                                   "does not yet reduce EPE, see docs/registration.md)",
                        paper="ivif (weights/TRAINING.md)")
 class LearnedRegistration(RegistrationMethod):
     """Dense registration by a small U-Net (ivif-trained weights shipped in the package).

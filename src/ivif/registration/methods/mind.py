@@ -90,6 +90,24 @@ class MINDRegistration(RegistrationMethod):
         else:
             flow0, m = np.zeros((h, w, 2)), None
         total = torch.from_numpy(flow0.astype(np.float32)).permute(2, 0, 1)[None]
+        # small tensors: one intra-op thread is ~10x faster than several on a shared machine
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            total, loss = self._refine(ir, vi, total)
+        finally:
+            torch.set_num_threads(threads)
+        info["final_loss"] = float(loss)
+        return total[0].permute(1, 2, 0).numpy().astype(np.float64), None, info
+
+    def _refine(self, ir, vi, total):
+        """Adam refinement of ``total`` (1, 2, H, W) px, coarse to fine; returns (field, last loss)."""
+        torch = require("torch", "torch")
+        import cv2
+        import torch.nn.functional as F
+
+        h, w = ir.shape
+        loss = torch.zeros(())
         with torch.enable_grad():
             for s in self.scales:
                 hs, ws = max(16, h // s), max(16, w // s)
@@ -113,5 +131,4 @@ class MINDRegistration(RegistrationMethod):
                     opt.step()
                 u = F.interpolate(cp.detach(), size=(h, w), mode="bilinear", align_corners=False)
                 total = total + u / torch.tensor([fx, fy]).view(1, 2, 1, 1)
-        info["final_loss"] = float(loss.detach())
-        return total[0].permute(1, 2, 0).numpy().astype(np.float64), None, info
+        return total, loss.detach()
