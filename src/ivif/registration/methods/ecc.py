@@ -89,7 +89,18 @@ def ecc_matrix(ir: np.ndarray, vi: np.ndarray, motion: str = "affine", levels: i
             best, best_cc = m, cc
     ga, gb, s = pyr[0]
     m, cc = _ecc(ga, gb, s, best, motion, iters, eps)
-    return m, {"levels": levels, "cc_coarse": best_cc, "cc": cc}
+    # guard: keep the identity when the estimate correlates worse than no motion at all (ECC's own
+    # criterion, on the overlap); low-texture pairs otherwise drift to a spurious optimum
+    cc0 = float(cv2.computeECC(gb, ga))
+    warped = cv2.warpPerspective(ga, m.astype(np.float32), (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    inside = cv2.warpPerspective(np.ones_like(ga), m.astype(np.float32), (w, h),
+                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP).astype(np.uint8)
+    cc1 = float(cv2.computeECC(gb, warped, inside)) if inside.any() else -1.0
+    info = {"levels": levels, "cc_coarse": best_cc, "cc": cc, "cc_identity": cc0, "cc_final": cc1}
+    if cc is None or cc1 <= cc0:
+        info["kept_identity"] = True
+        return np.eye(3), info
+    return m, info
 
 
 @REGISTRATION.register("ecc", aliases=("ecc_affine",), tags=("parametric", "classical"),
