@@ -32,12 +32,6 @@ def gradient_magnitude(img: np.ndarray, sigma: float = 1.5) -> np.ndarray:
     return g / max(float(g.max()), 1e-12)
 
 
-def _scale_matrix(m: np.ndarray, f: float) -> np.ndarray:
-    """Matrix at pixel scale ``1/f`` -> at scale 1 (pixel centres: x_fine = f x_coarse + (f - 1)/2)."""
-    s = np.array([[f, 0.0, (f - 1) / 2], [0.0, f, (f - 1) / 2], [0.0, 0.0, 1.0]])
-    return s @ m @ np.linalg.inv(s)
-
-
 def _level(img: np.ndarray, f: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Gradient magnitude at scale ``1/f`` and the pixel matrix S (level pixel -> full-resolution pixel)."""
     h, w = img.shape

@@ -80,8 +80,6 @@ class MINDRegistration(RegistrationMethod):
 
     def _estimate(self, ir, vi):
         torch = require("torch", "torch")
-        import cv2
-        import torch.nn.functional as F
 
         h, w = ir.shape
         info: dict = {}
