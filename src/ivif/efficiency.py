@@ -171,7 +171,7 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
         if threads is not None:
             torch.set_num_threads(threads)
         nthreads = torch.get_num_threads()
-    if deep:
+    if deep and device != "cpu":
         cfg = {**cfg, "device": device}
     elif device != "cpu":
         raise IvifError(f"{method} is a classical method: it runs on the CPU only")
@@ -179,6 +179,15 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
     res = Efficiency(entry.name, "deep" if deep else "classical", f"{w}x{h}", device, int(nthreads or 1),
                      repeat=repeat)
     cuda = device.startswith("cuda")
+    from .methods.deep._torch import TorchFusionMethod
+
+    if deep and not isinstance(m, TorchFusionMethod):
+        # A deep method that is not a torch module (VIFB's CNN runs MatConvNet weights): params only.
+        weights = getattr(m, "network_weights", None)
+        weights = weights() if callable(weights) else weights
+        if isinstance(weights, dict):
+            res.params = int(sum(np.asarray(v).size for v in weights.values()))
+        deep = False
     if deep:
         import torch
 
