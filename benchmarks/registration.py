@@ -8,7 +8,7 @@ NCC, MI of ``ivif.metrics.alignment``; EPE against the inverse GT flow inside th
 Fusion: each fusion method fuses (misaligned IR, VIS) and (registered IR, VIS); the fused image is
 scored with the default profile (cddfuse) against the *aligned* IR and the VIS.
 
-    python benchmarks/registration.py [--methods ecc,mind,regunet] [--limit N] [--fusion average,gff]
+    python benchmarks/registration.py [--methods ecc,mind,ecc_unet] [--limit N] [--fusion average,gff]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def load_set(name: str, limit: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="msrs,roadscene_reg,tno:superfusion,tno:umf")
-    ap.add_argument("--methods", default="ecc,mind,regunet")
+    ap.add_argument("--methods", default="ecc,mind,ecc_unet")
     ap.add_argument("--fusion", default="average,gff", help="fusion methods for the fused-image table")
     ap.add_argument("--limit", type=int, default=0, help="pairs per set (0 = all; synthesised sets: 10)")
     ap.add_argument("--fusion-limit", type=int, default=3, help="pairs per set in the fused-image table")
