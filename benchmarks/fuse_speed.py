@@ -3,7 +3,7 @@
     python benchmarks/fuse_speed.py [--methods a,b] [--repeat 5] [--threads 2]
 
 Latency is ``method.fuse`` on in-memory arrays (pre-processing + network + post-processing, no file I/O),
-median of ``--repeat`` runs after one warm-up, ``--threads`` torch threads; "net" is the network forward alone.
+median of ``--repeat`` runs after one warm-up, ``--threads`` torch threads.
 The official column is the official script's time per MSRS 640x480 image on this machine type (read + network +
 post-processing + save, 2 cores), as measured for the issue; the speed-up compares it with our 640x480 fuse().
 """
@@ -43,22 +43,21 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     names = a.methods.split(",") if a.methods else ivif.list_methods(tags=("deep",))
-    print("| method | params (M) | net 640x480 (s) | fuse 640x480 (s) | fuse 1024x768 (s) | official 640x480 (s) |"
+    print("| method | params (M) | fuse 640x480 (s) | fuse 1024x768 (s) | official 640x480 (s) |"
           " speed-up | what dominates |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for n in names:
         try:
-            r1 = measure(n, size="640x480", repeat=a.repeat, warmup=1, threads=a.threads)
-            r2 = measure(n, size="1024x768", repeat=a.repeat, warmup=1, threads=a.threads)
+            r1 = measure(n, size="640x480", repeat=a.repeat, warmup=1, threads=a.threads, net=False)
+            r2 = measure(n, size="1024x768", repeat=a.repeat, warmup=1, threads=a.threads, net=False)
         except Exception as exc:  # report and go on
             print(f"| {n} | error: {exc} |||||||")
             continue
         base = n.split("+")[0]
         off = OFFICIAL_S.get(base)
         sp = f"{off / (r1.e2e_ms / 1000):.1f}x" if off else "–"
-        net = "–" if r1.latency_ms is None else f"{r1.latency_ms / 1000:.2f}"
         params = "–" if r1.params is None else f"{r1.params / 1e6:.3f}"
-        print(f"| {n} | {params} | {net} | {r1.e2e_ms / 1000:.2f} | {r2.e2e_ms / 1000:.2f} | "
+        print(f"| {n} | {params} | {r1.e2e_ms / 1000:.2f} | {r2.e2e_ms / 1000:.2f} | "
               f"{off if off else '–'} | {sp} | {NOTES.get(base, '')} |")
     print(f"\nCPU, {a.threads} torch threads, median of {a.repeat} runs after warm-up; official times from the issue.")
 

@@ -153,8 +153,11 @@ def parse_size(size: str) -> tuple[int, int]:
 
 
 def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: int = 10, warmup: int = 2,
-            threads: "int | None" = None, e2e: bool = True, **cfg: Any) -> Efficiency:
-    """Measure one registered method in this process (see the module docstring for what is counted)."""
+            threads: "int | None" = None, e2e: bool = True, net: bool = True, **cfg: Any) -> Efficiency:
+    """Measure one registered method in this process (see the module docstring for what is counted).
+
+    ``net=False`` skips the counting and network-only timing (end-to-end ``fuse`` timing only).
+    """
     import ivif
     from .registry import METHODS
 
@@ -179,6 +182,7 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
     res = Efficiency(entry.name, "deep" if deep else "classical", f"{w}x{h}", device, int(nthreads or 1),
                      repeat=repeat)
     cuda = device.startswith("cuda")
+    net_timing = net
     from .methods.deep._torch import TorchFusionMethod
 
     if deep and not isinstance(m, TorchFusionMethod):
@@ -191,8 +195,8 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
     if deep:
         import torch
 
-        net = m.network
-        res.params = count_params(net)
+        module = m.network
+        res.params = count_params(module)
         ir_t = torch.from_numpy(ir)[None, None].to(m.device)
         vi_t = torch.from_numpy(vi).permute(2, 0, 1)[None].to(m.device)
         w601 = torch.tensor([0.299, 0.587, 0.114], device=m.device).view(1, 3, 1, 1)
@@ -203,17 +207,18 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
             with torch.no_grad():
                 return m._padded_run(*xs)
 
-        res.flops = float(count_flops(forward))
-        res.macs = res.flops / 2
-        res.thop_macs = float(thop_macs(net, forward))
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        res.latency_ms, res.latency_iqr_ms = _time(forward, repeat, warmup, cuda)
-        if cuda:
-            res.peak_mem_mib = torch.cuda.max_memory_allocated() / 2**20
+        if net_timing:
+            res.flops = float(count_flops(forward))
+            res.macs = res.flops / 2
+            res.thop_macs = float(thop_macs(module, forward))
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            res.latency_ms, res.latency_iqr_ms = _time(forward, repeat, warmup, cuda)
+            if cuda:
+                res.peak_mem_mib = torch.cuda.max_memory_allocated() / 2**20
     if e2e:
-        res.e2e_ms, res.e2e_iqr_ms = _time(lambda: m.fuse(ir, vi), repeat if not deep else max(3, repeat // 2),
-                                           1 if not deep else warmup, False)
+        n = repeat if (not deep or not net_timing) else max(3, repeat // 2)
+        res.e2e_ms, res.e2e_iqr_ms = _time(lambda: m.fuse(ir, vi), n, 1 if not deep else warmup, False)
     if not cuda:
         import resource
 

@@ -11,12 +11,15 @@ from . import cli
 
 
 def default_methods() -> list[str]:
-    """Every registered method that needs no download: no weights, or weights already available locally."""
+    """Every registered method that needs no download (no weights, or weights already available locally),
+    except those tagged ``slow`` (NSCT_SR, LatLRR: minutes per image; name them to include them)."""
     from ..methods.weights import resolve
     from ..registry import METHODS
 
     out = []
     for e in METHODS.entries():
+        if "slow" in e.tags:
+            continue
         specs = getattr(e.obj, "weight_specs", None) or {}
         if not getattr(e.obj, "needs_weights", False) and not specs:
             out.append(e.name)

@@ -125,7 +125,7 @@ def latlrr_fuse(ir: np.ndarray, vi_channels: list[np.ndarray], proj: np.ndarray,
 @METHODS.register(
     "latlrr",
     aliases=("LatLRR", "mdlatlrr"),
-    tags=("classical", "low-rank"),
+    tags=("classical", "low-rank", "slow"),
     paper="H. Li, X.-J. Wu, J. Kittler, MDLatLRR: A novel decomposition method for infrared and visible image "
     "fusion, IEEE Transactions on Image Processing 29 (2020) 4733-4746 (VIFB cites arXiv:1804.08992)",
 )

@@ -37,7 +37,8 @@ def nsct_sr_fuse(ir: np.ndarray, vi_channels: list[np.ndarray], d: np.ndarray) -
     return out
 
 
-@METHODS.register("nsct_sr", aliases=("NSCT_SR", "nsctsr"), tags=("classical", "sparse", "multiscale"), paper=PAPER)
+@METHODS.register("nsct_sr", aliases=("NSCT_SR", "nsctsr"), tags=("classical", "sparse", "multiscale", "slow"),
+                  paper=PAPER)
 class NSCTSR(FusionMethod):
     """One-level, four-direction NSCT with sparse-representation fusion of the low-pass band."""
 
