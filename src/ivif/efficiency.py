@@ -186,12 +186,13 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
     from .methods.deep._torch import TorchFusionMethod
 
     if deep and not isinstance(m, TorchFusionMethod):
-        # A deep method that is not a torch module (VIFB's CNN runs MatConvNet weights): params only.
+        # A deep method that is not a torch module (VIFB's CNN runs MatConvNet weights): params and
+        # end-to-end latency only.
         weights = getattr(m, "network_weights", None)
         weights = weights() if callable(weights) else weights
         if isinstance(weights, dict):
             res.params = int(sum(np.asarray(v).size for v in weights.values()))
-        deep = False
+        deep, e2e = False, True
     if deep:
         import torch
 
@@ -208,8 +209,11 @@ def measure(method: str, size: str = "1024x768", device: str = "cpu", repeat: in
                 return m._padded_run(*xs)
 
         if net_timing:
-            res.flops = float(count_flops(forward))
-            res.macs = res.flops / 2
+            try:
+                res.flops = float(count_flops(forward))
+                res.macs = res.flops / 2
+            except RuntimeError as exc:  # e.g. CSF takes gradients inside its forward (saliency)
+                res.error = f"FLOPs not counted: {exc}"[:120]
             res.thop_macs = float(thop_macs(module, forward))
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
@@ -259,7 +263,7 @@ def format_table(rows: list[Efficiency]) -> str:
             "fuse() ms (IQR) | peak MiB |")
     lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        if r.error:
+        if r.error and r.params is None and r.e2e_ms is None:
             lines.append(f"| {r.method} | {r.kind} | error: {r.error} |||||||")
             continue
         lat = "–" if r.latency_ms is None else f"{r.latency_ms:.1f} ({r.latency_iqr_ms:.1f})"
