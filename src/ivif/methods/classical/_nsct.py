@@ -166,7 +166,7 @@ def nsdfb_dec(x: np.ndarray, nlev: int) -> list[np.ndarray]:
         return [x1, x2]
     if nlev == 2:
         return [zconv2(x1, k1, _Q1), zconv2(x1, k2, _Q1), zconv2(x2, k1, _Q1), zconv2(x2, k2, _Q1)]
-    raise NotImplementedError("nsdfb_dec: more than 2 directional levels (parallelogram filters) is not implemented")
+    raise ValueError(f"nsdfb_dec: {nlev} directional levels requested; VIFB's NSCT_SR uses at most 2 (4 subbands)")
 
 
 def nsdfb_rec(y: list[np.ndarray]) -> np.ndarray:
@@ -180,7 +180,7 @@ def nsdfb_rec(y: list[np.ndarray]) -> np.ndarray:
         x1 = zconv2(y[0], k1, _Q1) + zconv2(y[1], k2, _Q1)
         x2 = zconv2(y[2], k1, _Q1) + zconv2(y[3], k2, _Q1)
         return efilter2_per(x1, k1) + efilter2_per(x2, k2)
-    raise NotImplementedError("nsdfb_rec: only 1, 2 or 4 directional subbands are implemented")
+    raise ValueError(f"nsdfb_rec: {len(y)} subbands given; expected 1, 2 or 4 (VIFB's NSCT_SR uses at most 4)")
 
 
 def nsct_dec(x: np.ndarray, dir_levels: int = 2) -> tuple[np.ndarray, list[np.ndarray]]:

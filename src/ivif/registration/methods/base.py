@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ def gray01(img: np.ndarray) -> np.ndarray:
     return to_gray(img) if img.ndim == 3 else img.astype(np.float32)
 
 
-class RegistrationMethod:
+class RegistrationMethod(ABC):
     """Base class: implement ``_estimate(ir_gray, vi_gray) -> (flow, matrix_or_None, info)``.
 
     ``register(ir, vi)`` accepts arrays or file paths (IR moving, VIS fixed, same size), converts both to
@@ -57,5 +58,6 @@ class RegistrationMethod:
 
     __call__ = register
 
+    @abstractmethod
     def _estimate(self, ir: np.ndarray, vi: np.ndarray) -> tuple[np.ndarray, "np.ndarray | None", dict]:
-        raise NotImplementedError
+        """Flow (HxWx2 backward displacement, px), matrix (parametric methods) and info, on gray [0, 1]."""
