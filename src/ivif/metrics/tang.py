@@ -23,10 +23,10 @@ How the code computes (facts from it, reproduced here):
   replicate padding, mean of the full map) on 0..255 doubles with its default ``DynamicRange`` for
   doubles, 1 (so C1 = 1e-4, C2 = 9e-4). MS_SSIM: Ma et al.'s MEF-SSIM over 3 scales
   (``analysis_ms_ssim``) of the source pair against F.
-* FMI_dct: Haghighat's Fast-FMI (``analysis_fmi(ir, vis, fused, 'dct')``) on orthonormal 2-D DCT-II
-  coefficients, 3x3 windows, with the reference's shortcuts (identical windows score 1; the second
-  source is compared with the already normalised fused window). FMI_pixel (the default ``'edge'`` feature,
-  MATLAB ``edge``) and FMI_w (MATLAB's ``dmey`` wavelet) are not implemented.
+* FMI_pixel, FMI_dct, FMI_w: Haghighat's Fast-FMI (``analysis_fmi``, 3x3 windows) on MATLAB ``edge`` maps
+  (the default feature: Sobel, automatic threshold, thinning), orthonormal 2-D DCT-II coefficients and the tiled
+  one-level 102-tap discrete Meyer subbands of the 0..255 images, with the reference's shortcuts (identical
+  windows score 1; the second source is compared with the already normalised fused window); see :mod:`._fmi`.
 """
 
 from __future__ import annotations
@@ -375,8 +375,7 @@ PROFILE = register_profile(
         notes=(
             "MI in bits; PSNR 20 log10(255/sqrt(MSE)) with MSE on [0,1]; SSIM averages two MATLAB ssim values "
             "with DynamicRange 1; CC keeps the reference's mean(A) typo; Nabf is computed as the reference "
-            "calls it (IR in the fused slot). FMI_pixel (MATLAB edge features) and FMI_w (MATLAB's 102-tap dmey) "
-            "are not implemented."
+            "calls it (IR in the fused slot). FMI_pixel/FMI_dct/FMI_w: Fast-FMI on MATLAB edge maps, dct2 coefficients and 102-tap dmey subbands."
         ),
     )
 )
