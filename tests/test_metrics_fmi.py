@@ -222,3 +222,14 @@ def test_fmi_metrics_registered_in_tang_only_there():
     assert {"FMI_pixel", "FMI_dct", "FMI_w"} <= set(p.metrics)
     with pytest.raises(MetricError, match="tang"):
         ivif.evaluate(_u8(1, (9, 9)), _u8(2, (9, 9)), _u8(3, (9, 9)), "FMI_w", "cddfuse")
+
+
+def test_fmi_on_images_smaller_than_a_window_is_a_clear_error():
+    from ivif.errors import MetricError
+
+    x = _u8(1, (2, 5))
+    for m in ("FMI_pixel", "FMI_dct"):
+        with pytest.raises(MetricError, match="at least 3x3"):
+            ivif.evaluate(x, x, x, m, "tang")
+    # FMI_w's subbands are larger than the image ((n + 101) // 2 each): a 2x5 image still has windows
+    assert 0 <= ivif.evaluate(x, _u8(2, (2, 5)), _u8(3, (2, 5)), "FMI_w", "tang")["FMI_w"] <= 1

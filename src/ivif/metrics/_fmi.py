@@ -13,11 +13,18 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import MetricError
 from . import _matlab as ml
 
 
 def _f255(x: np.ndarray) -> np.ndarray:
     return ml.im2double(x) * 255.0
+
+
+def _check_window_fits(x: np.ndarray) -> None:
+    if x.ndim != 2 or min(x.shape) < 3:
+        raise MetricError(f"FMI needs feature images of at least 3x3 pixels (3x3 sliding windows); got shape "
+                          f"{x.shape}: use larger images")
 
 
 def _windows_colmajor(x: np.ndarray, w: int = 3) -> np.ndarray:
@@ -104,7 +111,9 @@ def _fmi_windows(A: np.ndarray, B: np.ndarray, F: np.ndarray) -> np.ndarray:
 def fmi_features(a: np.ndarray, b: np.ndarray, f: np.ndarray, chunk: int = 8192) -> float:
     """``analysis_fmi`` on precomputed feature images: mean over 3x3 windows of
     (FMI(a, f) + FMI(b, f)) / 2 (Fast-FMI, Haghighat & Razian 2014). Range [0, 1]; higher is better."""
-    A, B, F = (_windows_colmajor(np.asarray(x, dtype=np.float64)) for x in (a, b, f))
+    a, b, f = (np.asarray(x, dtype=np.float64) for x in (a, b, f))
+    _check_window_fits(a)
+    A, B, F = (_windows_colmajor(x) for x in (a, b, f))
     total = 0.0
     for s in range(0, A.shape[0], chunk):
         total += _fmi_windows(A[s : s + chunk], B[s : s + chunk], F[s : s + chunk]).sum()
@@ -169,6 +178,7 @@ _BITS = (np.arange(512)[:, None] >> np.arange(9)[None, :]) & 1  # code -> column
 def fmi_binary(ea: np.ndarray, eb: np.ndarray, ef: np.ndarray) -> float:
     """:func:`fmi_features` for boolean feature maps, computed once per distinct (a, b, f) window triple
     (edge maps are mostly empty, so a few thousand triples stand for ~10^5 windows)."""
+    _check_window_fits(ea)
     key = (_window_codes(ea) << 18) | (_window_codes(eb) << 9) | _window_codes(ef)
     uniq, counts = np.unique(key, return_counts=True)
     A, B, F = (_BITS[(uniq >> s) & 511].astype(np.float64) for s in (18, 9, 0))
