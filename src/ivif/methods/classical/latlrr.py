@@ -16,44 +16,46 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InvalidImageError
+from ...io import rgb_to_ycbcr
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._sparse import LATLRR_L8, load_projection, stack_uint8, vifb_channels
 
-_CHUNK_ROWS = 48  # patch rows per block: bounds memory to ~ 48 * W * 64 * 8 bytes per array
+_CHUNK_PATCHES = 16384  # patches per block: ~4 MB of float32 projections, 8 MB of float64 Gram matrices
 
 
-def _windows(img: np.ndarray, unit: int) -> np.ndarray:
-    # (H', W', b, a): patch at (y, x), element (a, b) stored at [y, x, b, a], i.e. MATLAB's column-major temp(:).
-    # Patch projections and their overlap-adds run in float32 (half the memory traffic of the hot loops;
-    # ~1e-4 grey levels at the output); bases, counts and the eigenproblems stay float64.
-    img32 = np.asarray(img, dtype=np.float32)
-    return np.lib.stride_tricks.sliding_window_view(img32, (unit, unit)).transpose(0, 1, 3, 2)
+def _im2col(img32: np.ndarray, r0: int, rows: int, unit: int) -> np.ndarray:
+    """Patches with top-left row r0..r0+rows-1 (all columns) as ``(unit^2, rows * W')`` float32.
 
-
-def _project(win: np.ndarray, r0: int, r1: int, lt: np.ndarray) -> np.ndarray:
-    """``L * temp(:)`` for the patches of position rows r0..r1-1; returns (rows, W', unit*unit)."""
-    blk = win[r0:r1]
-    p = blk.reshape(-1, lt.shape[0])
-    return (p @ lt).reshape(blk.shape[0], blk.shape[1], -1)
+    Row ``a + unit * b`` holds patch element (a, b) (MATLAB's column-major ``temp(:)``); building it from
+    ``unit^2`` shifted slices keeps every copy contiguous, and the projection becomes one GEMM.
+    """
+    wp = img32.shape[1] - unit + 1
+    x = np.empty((unit * unit, rows, wp), dtype=np.float32)
+    for b in range(unit):
+        for a in range(unit):
+            x[a + unit * b] = img32[r0 + a : r0 + a + rows, b : b + wp]
+    return x.reshape(unit * unit, -1)
 
 
 def _overlap_add(acc: np.ndarray, v: np.ndarray, r0: int, unit: int) -> None:
-    """Add the patch vectors ``v`` (rows, W', unit^2; column-major patches) at position rows r0.. into ``acc``."""
-    nr, nc = v.shape[:2]
-    vv = v.reshape(nr, nc, unit, unit)  # [.., b, a]
+    """Add the patch columns ``v`` (``unit^2 x rows*W'``, layout of :func:`_im2col`) at rows r0.. into ``acc``."""
+    wp = acc.shape[1] - unit + 1
+    vv = v.reshape(unit * unit, -1, wp)
+    rows = vv.shape[1]
     for b in range(unit):
         for a in range(unit):
-            acc[r0 + a : r0 + a + nr, b : b + nc] += vv[:, :, b, a]
+            acc[r0 + a : r0 + a + rows, b : b + wp] += vv[a + unit * b]
 
 
 def nuclear_norms(v: np.ndarray, unit: int) -> np.ndarray:
     """Nuclear norm (sum of singular values) of each ``unit x unit`` patch matrix in the rows of ``v``.
 
     Computed as ``sum(sqrt(eig(M' M)))`` (one symmetric eigenproblem per patch, half the cost of an SVD);
-    the singular values agree with ``svd`` to ~1e-8 relative, far below what the fusion weights resolve.
+    the Gram matrix is formed in float64 so that small singular values keep ~1e-8 relative accuracy, far
+    below what the fusion weights resolve.
     """
-    m = v.reshape(-1, unit, unit).astype(np.float64)
+    m = np.ascontiguousarray(v, dtype=np.float64).reshape(-1, unit, unit)
     g = np.matmul(m.transpose(0, 2, 1), m)
     ev = np.linalg.eigvalsh(g)
     return np.sqrt(np.clip(ev, 0.0, None)).sum(axis=1)
@@ -68,58 +70,62 @@ def _count(h: int, w: int, unit: int) -> np.ndarray:
     return np.outer(c(h), c(w))
 
 
-def latlrr_fuse(ir: np.ndarray, vi_channels: list[np.ndarray], proj: np.ndarray, levels: int = 4
-                ) -> list[np.ndarray]:
-    """Fuse the ``[0, 1]`` float64 IR image with each VIS channel; returns the fused channels (``[0, 1]`` scale)."""
+def latlrr_fuse(ir: np.ndarray | list[np.ndarray], vi_channels: list[np.ndarray], proj: np.ndarray,
+                levels: int = 4) -> list[np.ndarray]:
+    """Fuse ``[0, 1]`` float64 images: the IR image with each VIS channel; returns the fused channels ``[0, 1]``.
+
+    ``ir`` is one ``HxW`` image shared by every channel (its decomposition and patch norms are computed
+    once), or a list with one IR channel per VIS channel (VIFB's colour-IR branch).
+
+    Levels run outermost: at each level the IR patches of a block are projected and their nuclear norms
+    taken once, then reused by every VIS channel. Per level and image this is one GEMM, one batched
+    eigenproblem per patch and two overlap-adds; the eigenproblems (``4 x (1 + channels)`` per pixel)
+    dominate the time.
+    """
+    shared_ir = not isinstance(ir, list)
+    irs = [np.asarray(ir, dtype=np.float64)] if shared_ir else [np.asarray(c, dtype=np.float64) for c in ir]
+    if not shared_ir and len(irs) != len(vi_channels):
+        raise InvalidImageError(f"latlrr: {len(irs)} IR channels for {len(vi_channels)} visible channels")
     unit = int(round(np.sqrt(proj.shape[0])))
-    h, w = ir.shape
+    h, w = irs[0].shape
     if h < unit or w < unit:
         raise InvalidImageError(f"latlrr: images must be at least {unit}x{unit} pixels, got {w}x{h}")
-    lt = np.ascontiguousarray(proj.T, dtype=np.float32)
+    lmat = np.ascontiguousarray(proj, dtype=np.float32)
     cnt = _count(h, w, unit)
-    npr = h - unit + 1
+    npr, wp = h - unit + 1, w - unit + 1
+    step = max(1, _CHUNK_PATCHES // wp)
 
-    # the IR decomposition is shared by the channels: keep its bases and patch norms per level
-    ir_bases = [np.asarray(ir, dtype=np.float64)]
-    ir_norms = []
+    vis = [np.asarray(c, dtype=np.float64) for c in vi_channels]
+    fused_detail = [np.zeros((h, w)) for _ in vis]
+    running = [np.zeros((h, w), dtype=np.float32) for _ in vis]  # VIFB's accumulator, never reset between levels
     for _ in range(levels):
-        base = ir_bases[-1]
-        win = _windows(base, unit)
-        det = np.zeros((h, w), dtype=np.float32)
-        norms = np.empty((npr, w - unit + 1))
-        for r0 in range(0, npr, _CHUNK_ROWS):
-            r1 = min(r0 + _CHUNK_ROWS, npr)
-            v = _project(win, r0, r1, lt)
-            norms[r0:r1] = nuclear_norms(v, unit).reshape(r1 - r0, -1)
-            _overlap_add(det, v, r0, unit)
-        ir_norms.append(norms)
-        ir_bases.append(base - det.astype(np.float64) / cnt)
-
-    out = []
-    for vi in vi_channels:
-        base = np.asarray(vi, dtype=np.float64)
-        fused_detail = np.zeros((h, w))
-        running = np.zeros((h, w), dtype=np.float32)  # VIFB's accumulator, never reset between levels
-        for lev in range(levels):
-            win_v = _windows(base, unit)
-            win_i = _windows(ir_bases[lev], unit)
-            det = np.zeros((h, w), dtype=np.float32)
-            for r0 in range(0, npr, _CHUNK_ROWS):
-                r1 = min(r0 + _CHUNK_ROWS, npr)
-                vv = _project(win_v, r0, r1, lt)
-                vi_ = _project(win_i, r0, r1, lt)
-                n2 = nuclear_norms(vv, unit).reshape(r1 - r0, -1, 1)
-                n1 = ir_norms[lev][r0:r1, :, None]
+        ir32 = [b.astype(np.float32) for b in irs]
+        vi32 = [b.astype(np.float32) for b in vis]
+        det_ir = [np.zeros((h, w), dtype=np.float32) for _ in irs]
+        det_vi = [np.zeros((h, w), dtype=np.float32) for _ in vis]
+        for r0 in range(0, npr, step):
+            rows = min(step, npr - r0)
+            proj_ir, norm_ir = [], []
+            for k, img in enumerate(ir32):
+                v = lmat @ _im2col(img, r0, rows, unit)
+                proj_ir.append(v)
+                norm_ir.append(nuclear_norms(v.T, unit))
+                _overlap_add(det_ir[k], v, r0, unit)
+            for c, img in enumerate(vi32):
+                vv = lmat @ _im2col(img, r0, rows, unit)
+                vi_ = proj_ir[0 if shared_ir else c]
+                n1 = norm_ir[0 if shared_ir else c]
+                n2 = nuclear_norms(vv.T, unit)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     w1 = (n1 / (n1 + n2)).astype(np.float32)
                     w2 = (n2 / (n1 + n2)).astype(np.float32)
-                f = w1 * vi_ + w2 * vv
-                _overlap_add(running, f, r0, unit)
-                _overlap_add(det, vv, r0, unit)
-            fused_detail += running.astype(np.float64) / cnt
-            base = base - det.astype(np.float64) / cnt
-        out.append(0.5 * ir_bases[levels] + 0.5 * base + fused_detail)
-    return out
+                _overlap_add(running[c], w1 * vi_ + w2 * vv, r0, unit)
+                _overlap_add(det_vi[c], vv, r0, unit)
+        irs = [b - d.astype(np.float64) / cnt for b, d in zip(irs, det_ir)]
+        for c in range(len(vis)):
+            fused_detail[c] += running[c].astype(np.float64) / cnt
+            vis[c] = vis[c] - det_vi[c].astype(np.float64) / cnt
+    return [0.5 * irs[0 if shared_ir else c] + 0.5 * vis[c] + fused_detail[c] for c in range(len(vis))]
 
 
 @METHODS.register(
@@ -149,5 +155,13 @@ class LatLRR(FusionMethod):
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
         proj = load_projection(8, self.weights)
         chans = [c.astype(np.float64) for c in vifb_channels(vi)]
-        fused = latlrr_fuse(ir.astype(np.float64), chans, proj, self.levels)
+        if ir.ndim == 3 and vi.ndim == 3:
+            # run_LatLRR.m's third branch: a colour IR image is fused channel by channel with the VIS one
+            irs: np.ndarray | list[np.ndarray] = [c.astype(np.float64) for c in vifb_channels(ir)]
+        elif ir.ndim == 3:
+            # VIFB's gray-VIS branch is undefined for a colour IR image; use its luma (ivif's convention)
+            irs = rgb_to_ycbcr(ir)[..., 0].astype(np.float64)
+        else:
+            irs = ir.astype(np.float64)
+        fused = latlrr_fuse(irs, chans, proj, self.levels)
         return stack_uint8([f * 255.0 for f in fused])
