@@ -135,13 +135,16 @@ def to_levels8(x: np.ndarray, name: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- Qabf
-def qabf_edges(img: np.ndarray, angle_dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
+def qabf_edges(
+    img: np.ndarray, angle_dtype: type = np.float32, grads: "tuple[np.ndarray, np.ndarray] | None" = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength and orientation of Xydeas-Petrovic Q^{AB/F} on a float32 image (zero-padded Sobel).
 
     Strength ``sqrt(gx^2 + gy^2)`` is float32; orientation ``arctan(gy / gx)`` is computed in float32 and
     stored in ``angle_dtype`` (``pi/2`` where ``gx == 0``) -- the two Python references differ only there.
+    ``grads`` may pass ``sobel_xy(img.astype(float32), "constant")`` already computed.
     """
-    gx, gy = sobel_xy(img.astype(np.float32), "constant")
+    gx, gy = grads if grads is not None else sobel_xy(img.astype(np.float32), "constant")
     g = np.sqrt(gx * gx + gy * gy)
     a = np.full(img.shape, np.pi / 2, dtype=angle_dtype)
     nz = gx != 0

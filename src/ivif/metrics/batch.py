@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ..data.pairs import Pair, list_images
 from ..errors import IvifError
-from .profiles import get_profile
+from .profiles import get_profile, shared_intermediates
 
 
 @dataclass
@@ -67,7 +67,8 @@ def _score_image(profile: str, names: list[str], pair: Pair, fused: dict[str, "P
             if getattr(f, "shape", None) is not None and f.shape[:2] != a.shape[:2]:
                 raise IvifError(f"{path}: size {f.shape[1]}x{f.shape[0]} differs from the source pair "
                                 f"{a.shape[1]}x{a.shape[0]}")
-            vals = {n: float(prof.metrics[n].fn(a, b, f)) for n in names}
+            with shared_intermediates():  # one block per fused image bounds the memory
+                vals = {n: float(prof.metrics[n].fn(a, b, f)) for n in names}
         except Exception as exc:
             fails.append((method, pair.name, str(exc)))
             continue

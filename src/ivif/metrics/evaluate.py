@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .profiles import DEFAULT_PROFILE, get_profile
+from .profiles import DEFAULT_PROFILE, get_profile, shared_intermediates
 
 
 def evaluate(
@@ -24,4 +24,5 @@ def evaluate(
     prof = get_profile(profile)
     names = prof.resolve_names(metrics)
     a, b, f = prof.load(ir, "ir"), prof.load(vi, "vi"), prof.load(fused, "fused")
-    return {n: float(prof.metrics[n].fn(a, b, f)) for n in names}
+    with shared_intermediates():  # metrics share Sobel maps, filtered moments, histograms of these arrays
+        return {n: float(prof.metrics[n].fn(a, b, f)) for n in names}

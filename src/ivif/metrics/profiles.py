@@ -10,12 +10,18 @@ A :class:`Profile` owns
   :class:`MetricDef`, whose ``fn(ir, vi, fused)`` takes the loaded representations and returns a float.
 
 Profiles are defined in ``ivif/metrics/<profile>.py`` and registered with :func:`register_profile`.
+
+Metrics of one profile often need the same intermediates (Sobel maps, Gaussian moments, histograms). Inside
+:func:`shared_intermediates` (entered by ``ivif.evaluate`` and the batch scorer for each fused image), a
+metric asks :func:`shared` for them and gets the value another metric already computed from the same
+array objects; outside such a block every call computes afresh.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import MetricError
 
@@ -98,3 +104,41 @@ def list_profiles() -> list[str]:
     from . import builtin  # noqa: F401
 
     return list(PROFILES)
+
+
+# ------------------------------------------------------------------------ shared intermediates
+# One dict per active block, keyed on (name, id(array), ...). The block holds a reference to every array it
+# keyed on, so an id cannot be reused by another array while the block is alive; the block ends with one
+# evaluation, which bounds the memory to one pair's intermediates.
+_SCOPES: list[dict] = []
+
+
+@contextmanager
+def shared_intermediates() -> Iterator[None]:
+    """Within the block, :func:`shared` computes each intermediate once per (name, input arrays).
+
+    The arrays passed to metrics must not be modified in place inside the block. Nested blocks share the
+    outermost block's store.
+    """
+    if _SCOPES:
+        yield
+        return
+    _SCOPES.append({})
+    try:
+        yield
+    finally:
+        _SCOPES.pop().clear()
+
+
+def shared(name: str, fn: Callable[..., Any], *arrays: Any) -> Any:
+    """``fn(*arrays)``, computed once per :func:`shared_intermediates` block for the same ``name`` and the
+    same array objects (identity, not content); computed afresh when no block is active."""
+    if not _SCOPES:
+        return fn(*arrays)
+    store = _SCOPES[-1]
+    key = (name, *map(id, arrays))
+    hit = store.get(key)
+    if hit is None:
+        hit = store[key] = (arrays, fn(*arrays))
+    return hit[1]
+

@@ -41,7 +41,7 @@ from ._pyref import (
     sobel_xy,
     to_levels8,
 )
-from .profiles import MetricDef, Profile, register_profile
+from .profiles import MetricDef, Profile, register_profile, shared
 
 F32 = np.float32
 
@@ -71,8 +71,13 @@ def load(x: Any, role: str = "image") -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- float32 helpers
-def _f(img: np.ndarray) -> np.ndarray:
+def _to32(img: np.ndarray) -> np.ndarray:
     return img.astype(np.float32)
+
+
+def _f(img: np.ndarray) -> np.ndarray:
+    """The levels as float32, converted once per evaluation (callers must not modify it in place)."""
+    return shared("zoo.f32", _to32, img)
 
 
 def _mean32(x: np.ndarray) -> np.float32:
@@ -164,10 +169,18 @@ def qncie(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     return float(1 - float(-hr / F32(8.0)))
 
 
+def _sobel32(img: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
+    return sobel_xy(_f(img), "constant")
+
+
+def _qabf_edges(img: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
+    return qabf_edges(_f(img), np.float64, grads=shared("zoo.sobel32", _sobel32, img))
+
+
 def ei(f: np.ndarray) -> float:
     """Edge intensity: mean Sobel gradient magnitude of F (zero padding), grey levels."""
-    gx, gy = sobel_xy(_f(f), "constant")
-    return float(_mean32(np.sqrt(gx * gx + gy * gy)))
+    g, _ = shared("zoo.qabf_edges", _qabf_edges, f)  # the float32 zero-padded Sobel magnitude, as Qabf's
+    return float(_mean32(g))
 
 
 def sf(f: np.ndarray) -> float:
@@ -228,7 +241,8 @@ def scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 def _vif_torch(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
     """The survey's float32 VIF with torch's own ``conv2d``, called on the same tensor layouts as the
     reference (one 1x1xHxW image per call; after subsampling, strided views), so every filtered value is
-    bit-identical to the reference's. The fused image's pyramid and statistics are shared by IR and VI.
+    bit-identical to the reference's (a stride-2 convolution for filter-and-subsample is not: it differs
+    by ~1e-7 relative on TNO). The fused image's pyramid and statistics are shared by IR and VI.
 
     In flat regions the local variances are float32 round-off of E[x^2] - E[x]^2 (x up to 255); which of
     them come out positive depends on the convolution's accumulation order, so only torch's own
@@ -256,26 +270,26 @@ def _vif_torch(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
             dist = conv(dist)[::2, ::2]
         mu2 = conv(dist)
         s2_raw = conv(dist * dist) - mu2 * mu2
+        # the reference's masked assignments (x[m] = v), written as torch.where: same values, no gathers
+        s2 = torch.where(s2_raw < 0, 0.0, s2_raw)
+        low2 = s2 < 1e-10
         for i, ref in enumerate(refs):
             mu1 = conv(ref)
             s1 = conv(ref * ref) - mu1 * mu1
-            s2 = s2_raw.clone()
             s12 = conv(ref * dist) - mu1 * mu2
-            s1[s1 < 0] = 0
-            s2[s2 < 0] = 0
+            s1 = torch.where(s1 < 0, 0.0, s1)
             g = s12 / (s1 + 1e-10)
             sv = s2 - g * s12
             m = s1 < 1e-10
-            g[m] = 0
-            sv[m] = s2[m]
-            s1[m] = 0
-            m = s2 < 1e-10
-            g[m] = 0
-            sv[m] = 0
+            g = torch.where(m, 0.0, g)
+            sv = torch.where(m, s2, sv)
+            s1 = torch.where(m, 0.0, s1)
+            g = torch.where(low2, 0.0, g)
+            sv = torch.where(low2, 0.0, sv)
             m = g < 0
-            sv[m] = s2[m]
-            g[m] = 0
-            sv[sv <= 1e-10] = 1e-10
+            sv = torch.where(m, s2, sv)
+            g = torch.where(m, 0.0, g)
+            sv = torch.where(sv <= 1e-10, 1e-10, sv)
             num[i] = num[i] + torch.sum(torch.log10(1 + g**2 * s1 / (sv + 2)))
             den[i] = den[i] + torch.sum(torch.log10(1 + s1 / 2))
     return float(num[0] / den[0] + num[1] / den[1])
@@ -351,24 +365,30 @@ class _TorchSSIM:
         ssim_map = ((2 * mu12 + c1) / (mu1_sq + mu2_sq + c1)) * cs_map
         return self.torch.flatten(ssim_map, 2).mean(-1), self.torch.flatten(cs_map, 2).mean(-1)
 
-    def ssim(self, ir, vi, f) -> float:
+    def level0(self, ir, vi, f) -> tuple:
+        """Tensors of IR, VI, F and the full-resolution ``(ssim, cs)`` of IR and VI against F: SSIM's
+        values and MS_SSIM's first scale (computed once when both metrics are evaluated)."""
+        xs = [self.tensor(ir), self.tensor(vi)]
         y = self.tensor(f)
         sy = self.stats(y)
-        sa = self.ssim_cs(self.tensor(ir), y, sy)[0].mean()
-        sb = self.ssim_cs(self.tensor(vi), y, sy)[0].mean()
+        return xs, y, [self.ssim_cs(x, y, sy) for x in xs]
+
+    def ssim(self, ir, vi, f) -> float:
+        _, _, sc = shared("zoo.ssim0", self.level0, ir, vi, f)
+        sa = sc[0][0].mean()
+        sb = sc[1][0].mean()
         return float(1 * sa + 1 * sb)
 
     def ms_ssim(self, ir, vi, f) -> float:
         torch = self.torch
         w = torch.tensor(_MS_W.tolist(), dtype=torch.float32)
-        xs = [self.tensor(ir), self.tensor(vi)]
-        y = self.tensor(f)
+        xs, y, sc0 = shared("zoo.ssim0", self.level0, ir, vi, f)
         mcs: list[list] = [[], []]
         last: list = [None, None]
         for level in range(5):
-            sy = self.stats(y)
+            sy = self.stats(y) if level else None
             for i, x in enumerate(xs):
-                s, cs = self.ssim_cs(x, y, sy)
+                s, cs = self.ssim_cs(x, y, sy) if level else sc0[i]
                 if level < 4:
                     mcs[i].append(self.F.relu(cs))
                 else:
@@ -417,6 +437,10 @@ def ms_ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------ Q_y, Q_cb
+def _to64(img: np.ndarray) -> np.ndarray:
+    return img.astype(np.float64)
+
+
 def _qy_window() -> tuple[np.ndarray, np.ndarray]:
     # Yang's SSIM with the reference's window: a 7-tap Gaussian row (sigma 1.5) repeated on 7 rows, so the
     # window sums to 7 (rows kernel = ones, columns kernel = the Gaussian); zero 'same' padding; float64.
@@ -427,15 +451,28 @@ def _qy_window() -> tuple[np.ndarray, np.ndarray]:
 def qy(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """Yang's structural-similarity fusion metric Q_Y (about 0..1), C1 = 1e-4, C2 = 9e-4 on 0..255 data."""
     kr, kc = _qy_window()
-    imgs = [z.astype(np.float64) for z in (ir, vi, f)]
+    imgs = [shared("zoo.f64", _to64, z) for z in (ir, vi, f)]
     mu = [sep_correlate(z, kr, kc, "constant") for z in imgs]
-    var = [sep_correlate(z * z, kr, kc, "constant") - m * m for z, m in zip(imgs, mu)]
+    mu_sq = [m * m for m in mu]
+    var = [sep_correlate(z * z, kr, kc, "constant") - m2 for z, m2 in zip(imgs, mu_sq)]
 
     def ssim_map(i: int, j: int) -> np.ndarray:
-        mu12 = mu[i] * mu[j]
-        s12 = sep_correlate(imgs[i] * imgs[j], kr, kc, "constant") - mu12
-        num = (2 * mu12 + 1e-4) * (2 * s12 + 9e-4)
-        return num / ((mu[i] * mu[i] + mu[j] * mu[j] + 1e-4) * (var[i] + var[j] + 9e-4))
+        # ((2 mu_i mu_j + C1)(2 s_ij + C2)) / ((mu_i^2 + mu_j^2 + C1)(var_i + var_j + C2)), in place
+        num = mu[i] * mu[j]
+        s12 = sep_correlate(imgs[i] * imgs[j], kr, kc, "constant")
+        s12 -= num
+        num *= 2
+        num += 1e-4
+        s12 *= 2
+        s12 += 9e-4
+        num *= s12
+        den = mu_sq[i] + mu_sq[j]
+        den += 1e-4
+        s12 = var[i] + var[j]
+        s12 += 9e-4
+        den *= s12
+        num /= den
+        return num
 
     m1, m2, m3 = ssim_map(0, 1), ssim_map(0, 2), ssim_map(1, 2)
     strong = (m1 >= 0.75).astype(np.float64)
@@ -465,7 +502,7 @@ def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """Chen-Blum perceptual quality Q_CB (CSF filtering, local contrast, 31x31 Gaussians; about 0..1)."""
     imgs = []
     for z in (ir, vi, f):
-        z = z.astype(np.float64)
+        z = shared("zoo.f64", _to64, z)
         imgs.append((z - z.min()) / (z.max() - z.min()))
     sd = _csf_filter(imgs[0].shape).astype(np.float64)
     # G = exp(-(x^2 + y^2) / (2 s^2)) / (2 pi s^2) on a 31x31 grid = outer product of 1-D profiles
@@ -510,9 +547,7 @@ def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 # -------------------------------------------------------------------------------------- Qabf, Nabf
 def qabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     """Q^{AB/F} edge preservation (0..1): float32 strengths, float64 orientations, as ``Qabf.py``."""
-    ga, aa = qabf_edges(_f(ir), np.float64)
-    gb, ab = qabf_edges(_f(vi), np.float64)
-    gf, af = qabf_edges(_f(f), np.float64)
+    (ga, aa), (gb, ab), (gf, af) = (shared("zoo.qabf_edges", _qabf_edges, x) for x in (ir, vi, f))
     qa = qabf_q(ga, aa, gf, af)
     qb = qabf_q(gb, ab, gf, af)
     return float(np.sum(qa * ga + qb * gb) / np.sum(ga + gb))
