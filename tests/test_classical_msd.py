@@ -377,6 +377,26 @@ def test_bad_input_errors(name):
         create_method(name, radius=3)
 
 
+def test_gfce_flat_images_give_finite_output_and_tiny_images_a_clear_error():
+    # PS is 0/0 for an image without gradients (the MATLAB gets NaN weights): a flat visible channel counts
+    # as not salient (largest lambda), two flat images as equally salient.
+    from ivif.methods.classical.gfce import select_lambda_from_saliency
+
+    assert select_lambda_from_saliency(0.3, float("nan")) == 2000.0
+    assert select_lambda_from_saliency(float("nan"), float("nan")) == 600.0  # 2500 * 1 - 1900
+    assert select_lambda_from_saliency(0.3, 0.25) == pytest.approx(2500 * 1.2 - 1900)
+    rng = np.random.default_rng(10)
+    ir = ndimage.uniform_filter(rng.random((40, 50)), 3).astype(np.float32)
+    vi = ndimage.uniform_filter(rng.random((40, 50, 3)), (3, 3, 0)).astype(np.float32)
+    vi[..., 2] = 0.3
+    out = create_method("gfce").fuse(ir, vi)
+    assert np.isfinite(out).all() and out[..., 2].std() > 0.01  # the infrared's structure comes through
+    flat = create_method("gfce").fuse(np.full((40, 50), 0.2, np.float32), np.full((40, 50), 0.5, np.float32))
+    assert np.isfinite(flat).all() and np.ptp(flat) == 0
+    with pytest.raises(InvalidImageError, match="at least 3x3 pixels.*got 2x9"):
+        create_method("gfce").fuse(np.zeros((2, 9), np.float32), np.zeros((2, 9), np.float32))
+
+
 def test_gff_option_must_be_boolean():
     with pytest.raises(IvifError, match="emulate_vifb_io must be true or false"):
         create_method("gff", emulate_vifb_io="false")

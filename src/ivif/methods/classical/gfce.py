@@ -15,6 +15,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._common import _inv_box_count, box_mean, imresize_matlab, matlab_round
@@ -182,6 +183,21 @@ def _fuse_channel(v01: np.ndarray, ir: _IRSide, lam: float) -> np.ndarray:
     return np.clip(matlab_round(mb.astype(np.float64) * 275.0), 0.0, 255.0)
 
 
+def select_lambda_from_saliency(ps_ir: float, ps_vi: float) -> float:
+    """Lambda (100..2000) from the perceptual saliencies of the infrared and visible images.
+
+    ``lambda_from_ratio(PS(IR) / PS(VIS))`` as the authors; an image without gradients has PS = 0/0 in
+    their code (NaN weights, a white channel from MATLAB): here its saliency counts as 0, so a flat visible
+    channel gives the largest lambda and two flat images the ratio 1.
+    """
+    from .hmsd_gf import lambda_from_ratio
+
+    ps_ir = ps_ir if ps_ir > 0 else 0.0  # also NaN -> 0
+    if ps_vi > 0:
+        return lambda_from_ratio(ps_ir / ps_vi)
+    return lambda_from_ratio(np.inf if ps_ir > 0 else 1.0)
+
+
 @METHODS.register(
     "gfce",
     aliases=("GFCE",),
@@ -199,16 +215,23 @@ class GFCE(FusionMethod):
     global_statistics = True  # min-max stretches of both inputs
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
-        from .hmsd_gf import lambda_from_ratio, perceptual_saliency
+        from .hmsd_gf import perceptual_saliency
 
+        if min(ir.shape[:2]) < 3:
+            raise InvalidImageError(
+                f"gfce needs images of at least 3x3 pixels (its perceptual saliency uses 3x3 Sobel gradients); "
+                f"got {ir.shape[0]}x{ir.shape[1]}: fuse larger images")
         i = normalise_infrared(ir.astype(np.float64) * 255.0)
-        ps_ir = perceptual_saliency(i)
+        with np.errstate(invalid="ignore"):  # 0/0 for a flat image, handled by select_lambda_from_saliency
+            ps_ir = perceptual_saliency(i)
         side = _ir_side((i / 255.0).astype(np.float32))
         chans = [vi] if vi.ndim == 2 else [vi[..., k] for k in range(vi.shape[2])]
         out = []
         for c in chans:
             v = enhance_visible(c.astype(np.float64) * 255.0)
-            lam = lambda_from_ratio(ps_ir / perceptual_saliency(v))
+            with np.errstate(invalid="ignore"):
+                ps_vi = perceptual_saliency(v)
+            lam = select_lambda_from_saliency(ps_ir, ps_vi)
             out.append(_fuse_channel((v / 255.0).astype(np.float32), side, lam) / 255.0)
         f = out[0] if vi.ndim == 2 else np.stack(out, axis=2)
         return f.astype(np.float32)
