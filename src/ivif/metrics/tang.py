@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import MetricError
 from . import _matlab as ml
 from ._fmi import TANG_FMI
-from .profiles import MetricDef, Profile, register_profile
+from .profiles import MetricDef, Profile, register_profile, shared
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -48,8 +48,14 @@ def load(x: Any, role: str) -> np.ndarray:
     return ml.rgb2gray(ml.load_uint8(x, name=role))
 
 
-def _f255(x: np.ndarray) -> np.ndarray:
+def _to255(x: np.ndarray) -> np.ndarray:
     return ml.im2double(x) * 255.0
+
+
+def _f255(x: np.ndarray) -> np.ndarray:
+    """``im2double(x) * 255`` (exactly the integer levels as doubles), computed once per evaluation;
+    callers must not modify it in place."""
+    return shared("tang.f255", _to255, x)
 
 
 def _checked(fn):
@@ -126,46 +132,56 @@ def _scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------- VIF
-def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
-    """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``): 4 scales, Gaussian windows of size
-    ``2^(5-s)+1`` and sigma ``N/5``, ``'valid'`` filtering, sigma_nsq = 2. Inputs float64, 0..255."""
+def vifp_mscale_multi(refs: "list[np.ndarray]", dist: np.ndarray) -> "list[float]":
+    """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``) of each reference against one distorted image:
+    4 scales, Gaussian windows of size ``2^(5-s)+1`` and sigma ``N/5``, ``'valid'`` filtering,
+    sigma_nsq = 2. Inputs float64, 0..255. The distorted image's pyramid and moments are computed once
+    (the values equal separate ``vifp_mscale`` calls bit for bit)."""
     sigma_nsq = 2.0
-    num = den = 0.0
-    ref = np.asarray(ref, dtype=np.float64)
+    num = [0.0] * len(refs)
+    den = [0.0] * len(refs)
+    refs = [np.asarray(r, dtype=np.float64) for r in refs]
     dist = np.asarray(dist, dtype=np.float64)
     for scale in range(1, 5):
         n = 2 ** (4 - scale + 1) + 1
         win = ml.fspecial_gaussian(n, n / 5.0)
         if scale > 1:
-            ref = ml.filter2(win, ref, "valid")[::2, ::2]
+            refs = [ml.filter2(win, r, "valid")[::2, ::2] for r in refs]
             dist = ml.filter2(win, dist, "valid")[::2, ::2]
-        mu1, mu2 = ml.filter2(win, ref, "valid"), ml.filter2(win, dist, "valid")
-        s1 = ml.filter2(win, ref * ref, "valid") - mu1 * mu1
+        mu2 = ml.filter2(win, dist, "valid")
         s2 = ml.filter2(win, dist * dist, "valid") - mu2 * mu2
-        s12 = ml.filter2(win, ref * dist, "valid") - mu1 * mu2
-        s1[s1 < 0] = 0
         s2[s2 < 0] = 0
-        g = s12 / (s1 + 1e-10)
-        sv = s2 - g * s12
-        low1 = s1 < 1e-10
-        g[low1] = 0
-        sv[low1] = s2[low1]
-        s1[low1] = 0
         low2 = s2 < 1e-10
-        g[low2] = 0
-        sv[low2] = 0
-        neg = g < 0
-        sv[neg] = s2[neg]
-        g[neg] = 0
-        sv[sv <= 1e-10] = 1e-10
-        num += np.log10(1 + g * g * s1 / (sv + sigma_nsq)).sum()
-        den += np.log10(1 + s1 / sigma_nsq).sum()
-    return float(num / den)
+        for i, ref in enumerate(refs):
+            mu1 = ml.filter2(win, ref, "valid")
+            s1 = ml.filter2(win, ref * ref, "valid") - mu1 * mu1
+            s12 = ml.filter2(win, ref * dist, "valid") - mu1 * mu2
+            s1[s1 < 0] = 0
+            g = s12 / (s1 + 1e-10)
+            sv = s2 - g * s12
+            low1 = s1 < 1e-10
+            g[low1] = 0
+            sv[low1] = s2[low1]
+            s1[low1] = 0
+            g[low2] = 0
+            sv[low2] = 0
+            neg = g < 0
+            sv[neg] = s2[neg]
+            g[neg] = 0
+            sv[sv <= 1e-10] = 1e-10
+            num[i] += np.log10(1 + g * g * s1 / (sv + sigma_nsq)).sum()
+            den[i] += np.log10(1 + s1 / sigma_nsq).sum()
+    return [float(a / b) for a, b in zip(num, den)]
+
+
+def vifp_mscale(ref: np.ndarray, dist: np.ndarray) -> float:
+    """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``) of one reference, see :func:`vifp_mscale_multi`."""
+    return vifp_mscale_multi([ref], dist)[0]
 
 
 def _vif(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
-    F = _f255(f)
-    return vifp_mscale(_f255(ir), F) + vifp_mscale(_f255(vi), F)
+    va, vb = vifp_mscale_multi([_f255(ir), _f255(vi)], _f255(f))
+    return va + vb
 
 
 # ---------------------------------------------------------------------------------------- edges
@@ -182,41 +198,51 @@ _NABF_VTEMP = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) /
 
 
 def _sobel_fn(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
-    # sobel_fn.m: correlation on a mirror extension without repeating the border pixel
-    p = np.pad(x, 1, mode="reflect")
-    gv = ml.filter2(_NABF_VTEMP, p, "valid")
-    gh = ml.filter2(_NABF_VTEMP.T, p, "valid")
-    return gv, gh
+    # sobel_fn.m: correlation on a mirror extension without repeating the border pixel ('valid' filtering
+    # of the padded image = same-size filtering with that border)
+    x = np.asarray(x, dtype=np.float64)
+    return ml._correlate(x, _NABF_VTEMP, "mirror"), ml._correlate(x, _NABF_VTEMP.T, "mirror")
 
 
 def nabf_kumar(f: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
     """Shreyamsha Kumar's modified fusion artefacts N_abf (``analysis_nabf.m``: ``f`` is the image scored,
     ``i1, i2`` the sources; Td=2, wt_min=0.001, L=1.5, Nrg=0.9999, kg=19, sigma_g=0.5, Nra=0.9995, ka=22,
-    sigma_a=0.5). Range [0, 1]; lower is better."""
+    sigma_a=0.5). Range [0, 1]; lower is better.
+
+    The numerator's mask ``na`` (F's edge stronger than both sources) multiplies finite terms, so the
+    preservation values are evaluated at the ``na`` pixels only."""
     gvA, ghA = _sobel_fn(i1)
     gvB, ghB = _sobel_fn(i2)
     gvF, ghF = _sobel_fn(f)
-    gA, gB, gF = np.hypot(ghA, gvA), np.hypot(ghB, gvB), np.hypot(ghF, gvF)
+    gA, gB, gF = (np.sqrt(gh * gh + gv * gv) for gh, gv in ((ghA, gvA), (ghB, gvB), (ghF, gvF)))
+    wtA = np.full(gA.shape, 0.001)
+    np.power(gA, 1.5, out=wtA, where=gA >= 2)
+    wtB = np.full(gB.shape, 0.001)
+    np.power(gB, 1.5, out=wtB, where=gB >= 2)
+    wsum = (wtA + wtB).sum()
+    na = (gF > gA) & (gF > gB)
+    gFn = gF[na]
 
     def rel(gS: np.ndarray) -> np.ndarray:
+        gS = gS[na]
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(gS > gF, gF / gS, gS / gF)
-        return np.where((gS == 0) | (gF == 0), 0.0, r)
+            r = np.where(gS > gFn, gFn / gS, gS / gFn)
+        return np.where((gS == 0) | (gFn == 0), 0.0, r)
 
     def orient(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
+        gv, gh = gv[na], gh[na]
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.arctan(gv / gh)  # gh == 0, gv != 0 gives +-pi/2 as in MATLAB
         return np.where((gv == 0) & (gh == 0), 0.0, a)
 
-    aA, aB, aF = orient(gvA, ghA), orient(gvB, ghB), orient(gvF, ghF)
-    aAF = np.abs(np.abs(aA - aF) - np.pi / 2) * 2 / np.pi
-    aBF = np.abs(np.abs(aB - aF) - np.pi / 2) * 2 / np.pi
-    QAF = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gA) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aAF - 0.5))))
-    QBF = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gB) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aBF - 0.5))))
-    wtA = np.where(gA >= 2, gA**1.5, 0.001)
-    wtB = np.where(gB >= 2, gB**1.5, 0.001)
-    na = (gF > gA) & (gF > gB)
-    return float((na * ((1 - QAF) * wtA + (1 - QBF) * wtB)).sum() / (wtA + wtB).sum())
+    aF = orient(gvF, ghF)
+
+    def artefact(gS: np.ndarray, gv: np.ndarray, gh: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        aSF = np.abs(np.abs(orient(gv, gh) - aF) - np.pi / 2) * 2 / np.pi
+        Q = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gS) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aSF - 0.5))))
+        return (1 - Q) * wt[na]
+
+    return float((artefact(gA, gvA, ghA, wtA) + artefact(gB, gvB, ghB, wtB)).sum() / wsum)
 
 
 def _nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
@@ -229,26 +255,31 @@ def _nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 _SSIM_GAUSS = ml.fspecial_gaussian(11, 1.5)
 
 
-def ssim_matlab(a: np.ndarray, ref: np.ndarray, dynamic_range: float = 1.0) -> float:
+def _ssim_stats(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+    # Gaussian mean, squared mean and variance ('replicate' padding) of one image
+    mu = ml.imfilter(x, _SSIM_GAUSS, "replicate")
+    mu2 = mu * mu
+    return mu, mu2, ml.imfilter(x * x, _SSIM_GAUSS, "replicate") - mu2
+
+
+def ssim_matlab(a: np.ndarray, ref: np.ndarray, dynamic_range: float = 1.0, a_stats=None) -> float:
     """MATLAB's built-in ``ssim(A, ref)`` with default options: 11x11 Gaussian (sigma 1.5), ``'replicate'``
     padding, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2``, ``C3 = C2 / 2``, mean of the full-size map.
-    ``dynamic_range`` L is 1 for double inputs (MATLAB's default for the class), whatever their scale."""
-    w = _SSIM_GAUSS
+    ``dynamic_range`` L is 1 for double inputs (MATLAB's default for the class), whatever their scale.
+    ``a_stats`` may pass ``_ssim_stats(a)`` computed once for several references."""
     c1, c2 = (0.01 * dynamic_range) ** 2, (0.03 * dynamic_range) ** 2
-    mux = ml.imfilter(a, w, "replicate")
-    muy = ml.imfilter(ref, w, "replicate")
+    mux, mux2, sx = a_stats if a_stats is not None else _ssim_stats(a)
+    muy, muy2, sy = _ssim_stats(ref)
     muxy = mux * muy
-    mux2, muy2 = mux * mux, muy * muy
-    sx = ml.imfilter(a * a, w, "replicate") - mux2
-    sy = ml.imfilter(ref * ref, w, "replicate") - muy2
-    sxy = ml.imfilter(a * ref, w, "replicate") - muxy
+    sxy = ml.imfilter(a * ref, _SSIM_GAUSS, "replicate") - muxy
     m = ((2 * muxy + c1) * (2 * sxy + c2)) / ((mux2 + muy2 + c1) * (sx + sy + c2))
     return float(m.mean())
 
 
 def _ssim(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     F = _f255(f)
-    return 0.5 * ssim_matlab(F, _f255(ir)) + 0.5 * ssim_matlab(F, _f255(vi))
+    st = _ssim_stats(F)
+    return 0.5 * ssim_matlab(F, _f255(ir), a_stats=st) + 0.5 * ssim_matlab(F, _f255(vi), a_stats=st)
 
 
 _MEF_K = 0.03
@@ -271,45 +302,73 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
     F = np.asarray(fused, dtype=np.float64)
     K = len(xs)
     mu = [ml.filter2(box, x, "valid") for x in xs]
-    bvar = [ml.filter2(box, x * x, "valid") - m * m for x, m in zip(xs, mu)]
-    ed = [np.sqrt(np.maximum(ws * ws * v, 0)) + 0.001 for v in bvar]
-    # consistency R: |sum of centred patches| / sum of |centred patch|
-    ssum = sum(xs)
-    msum = ml.filter2(box, ssum, "valid")
-    num = np.sqrt(np.maximum(ws * ws * (ml.filter2(box, ssum * ssum, "valid") - msum * msum), 0))
-    den = sum(np.sqrt(np.maximum(ws * ws * v, 0)) for v in bvar)
-    R = (num + eps) / (den + eps)
-    R[R > 1] = 1 - eps
-    R[R < 0] = eps
-    p = np.minimum(np.tan(np.pi / 2 * R), 10.0)
-    wmap = [(e / ws) ** p + eps for e in ed]
-    norm = sum(wmap)
-    a = [w / norm / e for w, e in zip(wmap, ed)]  # coefficient of each centred source patch
-    max_ed = np.maximum.reduce(ed)
-    # box (un-normalised) and Gaussian second moments of the sources and of sources x fused
+    # box (un-normalised) and Gaussian second moments of the sources and of sources x fused; the
+    # diagonal box moments ws^2 (box(x^2) - mu^2) also give the patch norms below (computed once).
     bcov = {}
-    gcov = {}
-    gmu = [ml.filter2(gw, x, "valid") for x in xs]
-    gmf = ml.filter2(gw, F, "valid")
     for i in range(K):
         for j in range(i, K):
             bcov[i, j] = ws * ws * (ml.filter2(box, xs[i] * xs[j], "valid") - mu[i] * mu[j])
+    sq = [np.sqrt(np.maximum(bcov[i, i], 0)) for i in range(K)]
+    ed = [v + 0.001 for v in sq]
+    # consistency R: |sum of centred patches| / sum of |centred patch|
+    ssum = sum(xs)
+    msum = ml.filter2(box, ssum, "valid")
+    t = ml.filter2(box, ssum * ssum, "valid")
+    t -= msum * msum
+    t *= ws * ws
+    num = np.sqrt(np.maximum(t, 0, out=t), out=t)
+    num += eps
+    den = sum(sq)
+    den += eps
+    R = np.divide(num, den, out=num)
+    R[R > 1] = 1 - eps
+    R[R < 0] = eps
+    R *= np.pi / 2
+    p = np.minimum(np.tan(R, out=R), 10.0, out=R)
+    wmap = []
+    for e in ed:
+        w = e / ws
+        np.power(w, p, out=w)
+        w += eps
+        wmap.append(w)
+    norm = sum(wmap)
+    a = []
+    for w, e in zip(wmap, ed):  # coefficient of each centred source patch
+        w /= norm
+        w /= e
+        a.append(w)
+    max_ed = np.maximum.reduce(ed)
+    gmu = [ml.filter2(gw, x, "valid") for x in xs]
+    gmf = ml.filter2(gw, F, "valid")
+    gcov = {}
+    for i in range(K):
+        for j in range(i, K):
             gcov[i, j] = ml.filter2(gw, xs[i] * xs[j], "valid") - gmu[i] * gmu[j]
     gcf = [ml.filter2(gw, x * F, "valid") - g * gmf for x, g in zip(xs, gmu)]
-    gvf = ml.filter2(gw, F * F, "valid") - gmf * gmf
-    rnorm2 = np.zeros_like(R)
-    rvar = np.zeros_like(R)
+    gvf = ml.filter2(gw, F * F, "valid")
+    gvf -= gmf * gmf
+    rnorm2 = np.zeros_like(max_ed)
+    rvar = np.zeros_like(max_ed)
     for i in range(K):
         for j in range(i, K):
             c = 1.0 if i == j else 2.0
-            rnorm2 += c * a[i] * a[j] * bcov[i, j]
-            rvar += c * a[i] * a[j] * gcov[i, j]
+            cij = c * a[i] * a[j]
+            rnorm2 += cij * bcov[i, j]
+            cij *= gcov[i, j]
+            rvar += cij
     rcov = sum(ai * c for ai, c in zip(a, gcf))
-    rnorm = np.sqrt(np.maximum(rnorm2, 0))
-    scale = np.where(rnorm > 0, max_ed / np.where(rnorm > 0, rnorm, 1.0), 1.0)
+    rnorm = np.sqrt(np.maximum(rnorm2, 0, out=rnorm2), out=rnorm2)
+    pos = rnorm > 0
+    scale = np.ones_like(rnorm)
+    np.divide(max_ed, rnorm, out=scale, where=pos)
     C = (_MEF_K * 255) ** 2
-    q = (2 * scale * rcov + C) / (scale * scale * rvar + gvf + C)
-    return float(q.mean())
+    rcov *= 2 * scale
+    rcov += C
+    rvar *= scale * scale
+    rvar += gvf
+    rvar += C
+    rcov /= rvar
+    return float(rcov.mean())
 
 
 def _down2(x: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import MetricError
 from . import _matlab as ml
-from .profiles import MetricDef, Profile, register_profile
+from .profiles import MetricDef, Profile, register_profile, shared
 
 #: short output name -> VIFB's metric (file) name, in VIFB's order of ``configMetrics``/the .mat axis.
 VIFB_NAMES: dict[str, str] = {
@@ -72,12 +72,21 @@ def _per_channel(single: Callable[..., float], name: str):
                 "but the visible image is gray (VIFB's code fails here); pass a gray fused image or an RGB "
                 "visible image"
             )
-        vals = [
-            single(vi[..., k], ir if ir.ndim == 2 else ir[..., k], fused[..., k]) for k in range(fused.shape[2])
-        ]
-        return float(np.mean(vals))
+        vc, fc = _channels(vi), _channels(fused)
+        ic = _channels(ir) if ir.ndim == 3 else [ir] * len(fc)
+        return float(np.mean([single(vc[k], ic[k], fc[k]) for k in range(len(fc))]))
 
     return fn
+
+
+def _split(x: np.ndarray) -> "list[np.ndarray]":
+    return [np.ascontiguousarray(x[..., k]) for k in range(x.shape[2])]
+
+
+def _channels(x: np.ndarray) -> "list[np.ndarray]":
+    """The bands of an ``HxWxC`` image as contiguous arrays, the same objects for every metric of one
+    evaluation (so that per-channel intermediates are shared between metrics)."""
+    return shared("vifb.channels", _split, x)
 
 
 def _feature(name: str, x: np.ndarray, fn: Callable[[np.ndarray], Any]) -> Any:
@@ -185,22 +194,35 @@ _SSIM_C1 = (0.01 * 255) ** 2
 _SSIM_C2 = (0.03 * 255) ** 2
 
 
-def _ssim_moments(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
-    """The image as double, its Gaussian-weighted mean and variance over the 'valid' region."""
+def _ssim_moments(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]":
+    """The image as double, its Gaussian-weighted mean, squared mean and variance over the 'valid' region."""
     a = _gray_u8(x).astype(np.float64)
     if min(a.shape) < 11:
         raise MetricError(f"VIFB SSIM needs images of at least 11x11 pixels, got {a.shape[1]}x{a.shape[0]}")
     mu = ml.filter2(_SSIM_WIN, a, "valid")
-    return a, mu, ml.filter2(_SSIM_WIN, a * a, "valid") - mu * mu
+    mu2 = mu * mu
+    return a, mu, mu2, ml.filter2(_SSIM_WIN, a * a, "valid") - mu2
 
 
 def _ssim_pair(ma: tuple, mb: tuple) -> float:
-    a, ua, siga = ma
-    b, ub, sigb = mb
-    ua_ub = ua * ub
-    sigab = ml.filter2(_SSIM_WIN, a * b, "valid") - ua_ub
-    m = ((2 * ua_ub + _SSIM_C1) * (2 * sigab + _SSIM_C2)) / ((ua * ua + ub * ub + _SSIM_C1) * (siga + sigb + _SSIM_C2))
-    return float(m.mean())
+    # ((2 ua ub + C1)(2 sab + C2)) / ((ua^2 + ub^2 + C1)(sa + sb + C2)), in place
+    a, ua, ua2, siga = ma
+    b, ub, ub2, sigb = mb
+    num = ua * ub
+    sab = ml.filter2(_SSIM_WIN, a * b, "valid")
+    sab -= num
+    num *= 2
+    num += _SSIM_C1
+    sab *= 2
+    sab += _SSIM_C2
+    num *= sab
+    den = ua2 + ub2
+    den += _SSIM_C1
+    sab = siga + sigb
+    sab += _SSIM_C2
+    den *= sab
+    num /= den
+    return float(num.mean())
 
 
 def _ssim(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
@@ -251,21 +273,35 @@ def _cb_contrast(x: np.ndarray) -> np.ndarray:
     """Masked local contrast C^p / (C^q + Z) of the normalised, CSF-filtered image."""
     _require_2d("Qcb", x)
     y = ml.apply_centered_response(_feature("nspec", x, _normalized_spectrum), _cb_csf(x.shape), x.shape)
+    c = ml.filter2(_CB_G1, y, "same")
     with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.abs(ml.filter2(_CB_G1, y, "same") / ml.filter2(_CB_G2, y, "same") - 1.0)
+        c /= ml.filter2(_CB_G2, y, "same")
+    c -= 1.0
+    np.abs(c, out=c)
     c2 = c * c  # C^p / (C^q + Z) with p = 3, q = 2, written as products (np.power is slow)
-    return c2 * c / (c2 + _CB_Z)
+    c *= c2
+    c2 += _CB_Z
+    c /= c2
+    return c
 
 
 def _qcb(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
     c1, c2, cf = (_feature("qcb", x, _cb_contrast) for x in (vi, ir, f))
+    # lam1 q1 + lam2 q2 with lam_i = s_i / (s1 + s2), s_i = c_i^2 and q_i = min(c_i, cf) / max(c_i, cf)
+    # (= c_i/cf if c_i < cf else cf/c_i, NaN where both are 0 as there)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q1 = np.where(c1 < cf, c1 / cf, cf / c1)
-        q2 = np.where(c2 < cf, c2 / cf, cf / c2)
         s1, s2 = c1 * c1, c2 * c2
-        lam1 = s1 / (s1 + s2)
-        lam2 = s2 / (s1 + s2)
-    return float((lam1 * q1 + lam2 * q2).mean())
+        den = s1 + s2
+        q = np.minimum(c1, cf)
+        q /= np.maximum(c1, cf)
+        s1 /= den
+        s1 *= q
+        np.minimum(c2, cf, out=q)
+        q /= np.maximum(c2, cf)
+        s2 /= den
+        s2 *= q
+        s1 += s2
+    return float(s1.mean())
 
 
 _CV_WIN = 16
