@@ -8,9 +8,10 @@ Facts follow Liu, Liu & Wang's MST-SR code as VIFB ships it (``sparsefusion/spar
   ``$IVIF_WEIGHTS_DIR/vifb_classical``, the cache, or downloaded and sha256-checked; never copied here).
 * :func:`omp_error` is ompbox's error-constrained Batch-OMP (``omp2(D, X, G, epsilon)``): greedy atom
   selection until ``||x - D gamma||_2 <= epsilon`` or 64 atoms, with its early exits (atom selected twice,
-  ``alpha^2 < 1e-14``, dependent atoms ``1 - ||w||^2 <= 1e-14``). It runs on many signals at once: the
-  correlations are one matrix product per iteration and the orthogonal projection is kept as a
-  Gram-Schmidt basis (the same least-squares coefficients as ompbox's Cholesky updates).
+  ``alpha^2 < 1e-14``, dependent atoms ``1 - ||w||^2 <= 1e-14``). It runs on a chunk of signals at once:
+  the correlation update is one GEMM per iteration for the whole chunk, the orthogonal projection is a
+  Gram-Schmidt basis per signal (the same least-squares coefficients as ompbox's Cholesky updates), and
+  signals that have stopped leave the working set.
 * :func:`sparse_fusion` is the max-L1 rule on a grid of 8x8 patches with step ``8 - overlap``: each patch
   is coded after removing its mean, the code with the larger L1 norm wins (ties keep the first image), its
   patch plus its own mean is accumulated, overlaps are averaged, and pixels no patch reaches take the
@@ -134,8 +135,8 @@ def omp_error(
         x: ``n x N`` signals.
         epsilon: target residual L2 norm (stop once ``||r||^2 <= epsilon^2``), in the units of ``x``.
         max_atoms: at most this many atoms (default ``n``, as ompbox).
-        chunk: signals processed together (memory about ``2 * chunk * n * n * 8`` bytes; 256 keeps the
-            per-signal bases in cache, measured fastest).
+        chunk: signals advanced together (memory about ``chunk * (m + 2 n + t) * t * 8`` bytes for ``t``
+            atoms: 256 signals of 8x8 patches over 256 atoms need ~50 MB).
 
     Returns:
         ``m x N`` float64 coefficients (dense).
@@ -145,94 +146,159 @@ def omp_error(
     n, m = d.shape
     t_max = n if max_atoms is None or max_atoms < 0 or max_atoms > n else int(max_atoms)
     out = np.zeros((m, x.shape[1]), dtype=np.float64)
+    if x.shape[1] == 0 or t_max == 0:
+        return out
+    ws = _OmpWorkspace(d, min(chunk, x.shape[1]), t_max)
     for s in range(0, x.shape[1], chunk):
-        out[:, s : s + chunk] = _omp_chunk(d, x[:, s : s + chunk].T.copy(), epsilon * epsilon, t_max).T
+        out[:, s : s + chunk] = ws.run(np.ascontiguousarray(x[:, s : s + chunk].T), epsilon * epsilon).T
     return out
 
 
-def _omp_chunk(d: np.ndarray, x: np.ndarray, eps2: float, t_max: int) -> np.ndarray:
-    nsig, n = x.shape
-    m = d.shape[1]
-    dt = d.T.copy()
-    gamma = np.zeros((nsig, m))
-    # Working set: every row is updated each iteration with contiguous slices (no gathers); a finished
-    # signal's row is frozen (zero step, count no longer advanced) and leaves the set at the next
-    # compaction, when its coefficients are solved and written out.
-    resnorm = np.einsum("ij,ij->i", x, x)
-    sig = np.flatnonzero(resnorm > eps2)
-    k = sig.size
-    live = np.ones(k, dtype=bool)
-    r = x[sig].copy()
-    q = np.zeros((k, t_max, n))  # orthonormal basis of the selected atoms, row i = q_i
-    rmat = np.zeros((k, t_max, t_max))  # D_I = Q R, R upper triangular
-    z = np.zeros((k, t_max))  # coordinates of x in Q
-    ind = np.zeros((k, t_max), dtype=np.int64)
-    count = np.zeros(k, dtype=np.int64)
-    selected = np.zeros((k, m), dtype=bool)
-    i = 0
-    while i < t_max and live.any():
-        if live.sum() < 0.5 * live.size:
-            done = np.flatnonzero(~live)
-            _solve_into(gamma, sig[done], rmat[done], z[done], ind[done], count[done])
-            keep = np.flatnonzero(live)
-            sig, r, q, rmat, z, ind, count, selected, live = (
-                a[keep] for a in (sig, r, q, rmat, z, ind, count, selected, live))
+class _OmpWorkspace:
+    """Buffers of one batched OMP, allocated once and reused by every chunk.
+
+    The algorithm is ompbox's Batch-OMP in Gram-Schmidt form with no residual vector. For each signal
+    it keeps the selected atoms' orthonormal basis ``q_j`` (``D_I = Q R``) stored scaled as
+    ``s_j = z_j q_j`` (``z_j = q_j . x``, the coordinates of ``x``), the rows ``w_j = D^T s_j``, the
+    correlations ``alpha = D^T r`` and the residual energy ``||r||^2 = ||x||^2 - sum z_j^2``. Per
+    iteration ``i``:
+
+    * atom ``pos = argmax |alpha|`` (the first of equal maxima, as MATLAB's ``max``);
+    * ``p = Q^T d_pos`` is a gather ``w_j[pos] / z_j`` (no pass over ``Q``);
+    * ``v = d_pos - Q p`` (one batched mat-vec over the stored ``s_j``), ``rho = ||v||``;
+    * ``z_i = alpha[pos] / rho`` (as ``q_i . r`` with ``r`` orthogonal to ``Q``), ``s_i = z_i v / rho``;
+    * ``w_i = D^T s_i`` is one GEMM for the whole chunk, ``alpha -= w_i``, ``||r||^2 -= z_i^2``.
+
+    The coefficients solve ``R c = z`` (``R[j, i] = p_j``, ``R[i, i] = sqrt(1 - ||p||^2)``) once the signal
+    stops. Signals that stop are frozen (zero step) and leave the working set when fewer than half are
+    still running. Multi-megabyte temporaries would cost a page fault per 4 kB on every iteration, so the
+    per-iteration arrays are written in place.
+    """
+
+    def __init__(self, d: np.ndarray, k: int, t_max: int):
+        n, m = d.shape
+        self.d, self.dt, self.t_max = d, np.ascontiguousarray(d.T), t_max
+        self.s = np.empty((t_max, k, n))  # s[i, j] = z_i q_i of signal j (slot i is contiguous)
+        self.w = np.empty((t_max, k, m))  # w[i, j] = D^T s[i, j]; not moved by compactions (see cols)
+        self.rt = np.empty((k, t_max, t_max))  # R transposed: row i holds p, then rho on the diagonal
+        self.z = np.empty((k, t_max))
+        self.zdiv = np.empty((k, t_max))  # z with 0 (frozen signals) replaced by 1, for the divisions
+        self.ind = np.empty((k, t_max), dtype=np.int64)
+        self.alpha = np.empty((k, m))
+        self.wrow = np.empty((k, m))
+        self.qp = np.empty((k, 1, n))
+        self.selected = np.empty((k, m), dtype=bool)
+
+    def run(self, x: np.ndarray, eps2: float) -> np.ndarray:
+        """OMP of the rows of ``x`` (``K x n``, ``K <= chunk``); returns ``K x m`` coefficients."""
+        d, dt, t_max = self.d, self.dt, self.t_max
+        m = d.shape[1]
+        gamma = np.zeros((x.shape[0], m))
+        r2 = np.einsum("ij,ij->i", x, x)
+        sig = np.flatnonzero(r2 > eps2)  # the others need no atom (ompbox too)
         k = sig.size
-        ar = np.arange(k)
-        alpha = r @ d
-        pos = np.abs(alpha).argmax(axis=1)
-        a = alpha[ar, pos]
-        live &= ~selected[ar, pos] & (a * a >= 1e-14)
-        atom = dt[pos]
-        if i:
-            qi = q[:, :i]
-            proj = np.matmul(qi, atom[:, :, None])[:, :, 0]
-            rest = 1.0 - np.einsum("ki,ki->k", proj, proj)
-            live &= rest > 1e-14
-            v = atom - np.matmul(proj[:, None, :], qi)[:, 0, :]
-        else:
-            proj = np.zeros((k, 0))
-            rest = np.ones(k)
-            v = atom
-        if not live.any():
-            break
-        dead = ~live
-        rest[dead] = 1.0
-        proj[dead] = 0.0
-        v /= np.sqrt(np.einsum("kj,kj->k", v, v) + dead)[:, None]
-        v[dead] = 0.0
-        q[:, i] = v
-        rmat[:, :i, i] = proj
-        rmat[:, i, i] = np.sqrt(rest)
-        zi = np.einsum("kj,kj->k", v, r)
-        z[:, i] = zi
-        r -= zi[:, None] * v
-        ind[:, i] = pos
-        selected[ar[live], pos[live]] = True
-        count[live] = i + 1
-        i += 1
-        live &= np.einsum("kj,kj->k", r, r) > eps2
-    _solve_into(gamma, sig, rmat, z, ind, count)
-    return gamma
+        if k == 0:
+            return gamma
+        s, w, rt, z, zdiv, ind = self.s, self.w, self.rt, self.z, self.zdiv, self.ind
+        alpha, wrow, qp, selected = self.alpha[:k], self.wrow[:k], self.qp[:k], self.selected[:k]
+        r2 = r2[sig]
+        np.matmul(x[sig], d, out=alpha)
+        selected[:] = False
+        count = np.zeros(k, dtype=np.int64)
+        live = np.ones(k, dtype=bool)
+        cols = None  # after a compaction: the column of ``w`` that holds each running signal
+        i = 0
+        while i < t_max:
+            nlive = int(np.count_nonzero(live))
+            if nlive == 0:
+                break
+            if nlive < 0.5 * k:
+                # compact: solve the finished signals, move the running ones to the front (w stays put)
+                done = np.flatnonzero(~live)
+                _solve_into(gamma, sig, rt[:k, :i, :i], z[:k, :i], ind[:k, :i], count, done)
+                keep = np.flatnonzero(live)
+                k = keep.size
+                s[:i, :k] = s[:i, keep]
+                rt[:k, :i, :i] = rt[keep, :i, :i]
+                z[:k, :i] = z[keep, :i]
+                zdiv[:k, :i] = zdiv[keep, :i]
+                ind[:k, :i] = ind[keep, :i]
+                alpha[:k] = alpha[keep]
+                selected[:k] = selected[keep]
+                cols = keep if cols is None else cols[keep]
+                sig, r2, count, live = sig[keep], r2[keep], count[keep], live[keep]
+                alpha, wrow, qp, selected = alpha[:k], wrow[:k], qp[:k], selected[:k]
+            ar = np.arange(k)
+            # first index of max |alpha| without writing |alpha|: compare the largest and the smallest
+            hi = alpha.argmax(axis=1)
+            lo = alpha.argmin(axis=1)
+            ahi, alo = alpha[ar, hi], alpha[ar, lo]
+            pos = np.where(ahi > -alo, hi, np.where(ahi < -alo, lo, np.minimum(hi, lo)))
+            a = np.where(pos == hi, ahi, alo)
+            live &= ~selected[ar, pos]
+            live &= a * a >= 1e-14
+            v = s[i, :k]
+            np.take(dt, pos, axis=0, out=v)
+            if i:
+                zd = zdiv[:k, :i].T
+                p = w[:i, ar if cols is None else cols, pos] / zd  # (i, k): Q^T d_pos
+                rest = 1.0 - np.einsum("ik,ik->k", p, p)
+                live &= rest > 1e-14
+                p[:, ~live] = 0.0
+                np.matmul((p / zd).T[:, None, :], s[:i, :k].transpose(1, 0, 2), out=qp)
+                v -= qp[:, 0, :]
+            else:
+                p = np.zeros((0, k))
+                rest = np.ones(k)
+            if not live.any():
+                break
+            dead = ~live
+            rest[dead] = 1.0
+            rho = np.sqrt(np.einsum("kj,kj->k", v, v))
+            rho[dead] = 1.0
+            zi = np.where(live, a, 0.0) / rho
+            v *= (zi / rho)[:, None]
+            z[:k, i] = zi
+            zdiv[:k, i] = np.where(live, zi, 1.0)
+            rt[:k, i, :i] = p.T
+            rt[:k, i, i] = np.sqrt(rest)
+            if cols is None:
+                np.matmul(v, d, out=w[i, :k])
+                alpha -= w[i, :k]
+            else:
+                np.matmul(v, d, out=wrow)
+                w[i, cols] = wrow
+                alpha -= wrow
+            ind[:k, i] = pos
+            selected[ar[live], pos[live]] = True
+            count[live] = i + 1
+            i += 1
+            r2 -= zi * zi
+            live &= r2 > eps2
+        _solve_into(gamma, sig, rt[:k, :i, :i], z[:k, :i], ind[:k, :i], count, np.arange(k))
+        return gamma
 
 
-def _solve_into(gamma: np.ndarray, sig: np.ndarray, rmat: np.ndarray, z: np.ndarray, ind: np.ndarray,
-                count: np.ndarray) -> None:
-    """Back-substitute ``R c = z`` (first ``count`` atoms of each row) and scatter ``c`` into ``gamma[sig]``."""
-    if not sig.size:
-        return
-    t = int(count.max(initial=0))
+def _solve_into(gamma: np.ndarray, sig: np.ndarray, rt: np.ndarray, z: np.ndarray, ind: np.ndarray,
+                count: np.ndarray, rows: np.ndarray) -> None:
+    """Back-substitute ``R c = z`` for the signals ``rows`` of the workspace and write ``c`` into
+    ``gamma[sig[rows]]`` at their selected atoms (distinct per signal: a repeated atom stops OMP).
+
+    ``rt`` holds ``R`` transposed. Entries past a signal's ``count`` are those of its frozen steps
+    (``p = 0``, ``rho = 1``, ``z = 0``), so they solve to 0 and need no masking.
+    """
+    cnt = count[rows]
+    t = int(cnt.max(initial=0))
     if t == 0:
         return
-    c = np.zeros((sig.size, t))
-    diag = np.diagonal(rmat, axis1=1, axis2=2)[:, :t].copy()
-    used = np.arange(t)[None, :] < count[:, None]
-    zz = np.where(used, z[:, :t], 0.0)
-    diag[~used | (diag == 0)] = 1.0
+    rm = np.take(rt[:, :t, :t], rows, axis=0).transpose(0, 2, 1).copy()  # R with contiguous rows
+    c = np.take(z[:, :t], rows, axis=0)
+    diag = np.diagonal(rm, axis1=1, axis2=2).copy()
     for j in range(t - 1, -1, -1):
-        c[:, j] = (zz[:, j] - np.einsum("kl,kl->k", rmat[:, j, j + 1 : t], c[:, j + 1 :])) / diag[:, j]
-    rows = np.repeat(sig, t)[used.ravel()]
-    np.add.at(gamma, (rows, ind[:, :t].ravel()[used.ravel()]), c.ravel()[used.ravel()])
+        c[:, j] -= np.einsum("kl,kl->k", rm[:, j, j + 1 :], c[:, j + 1 :])
+        c[:, j] /= diag[:, j]
+    k_idx, j_idx = np.nonzero(np.arange(t)[None, :] < cnt[:, None])
+    gamma[sig[rows[k_idx]], ind[rows[k_idx], j_idx]] = c[k_idx, j_idx]
 
 
 # ---------------------------------------------------------------------------------- patch fusion
