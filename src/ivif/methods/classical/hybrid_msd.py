@@ -6,8 +6,16 @@ bilateral) layers; large-scale layers are blended with infrared-dominance weight
 atan(30)``, the base with the same weights smoothed by a Gaussian of sigma 64, the finest scale by
 max-absolute selection. As in the authors' MEX code, the bilateral filter is Paris & Durand's fast
 approximation on a down-sampled (x, y, intensity) grid: nearest-cell splatting, two [1 2 1]/4 passes per
-axis, trilinear slicing; this port reproduces that grid exactly. VIFB fuses a colour visible image
-channel by channel with the infrared.
+axis, trilinear slicing; :func:`fast_bilateral` reproduces that grid exactly (float64). VIFB fuses a
+colour visible image channel by channel with the infrared.
+
+Speed (~0.35 s per 640x480 RGB pair on one core, 16 bilateral grids): each axis's two [1 2 1]/4 passes
+run as one [1 4 6 4 1]/16 pass (with the one-cell correction that keeps it exact), x and y in one OpenCV
+call on the stacked slices, z in cache-sized column blocks; slicing is two ``cv2.remap`` calls (exact
+bilinear weights: the spatial fractions are multiples of 1/16) blended in z; the method runs the
+decomposition and fusion in float32, shares the infrared side between the channels and sums the layers
+in telescoped form (E{j} + D{j} = M{j-1} - M{j}). Its 8-bit output differs from the float64 formula on
+~5e-5 of the pixels (rounding ties, mostly 1 level).
 """
 
 from __future__ import annotations
@@ -46,16 +54,20 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type 
     zs = a - vmin
     zs /= a.dtype.type(sigma_r)
     # Down-sampling: C casts (truncation) of coordinate + 0.5, i.e. floor for these non-negative values.
+    # Grid laid out as [z, y, x, (value, weight)]: (y, x) slices stacked into one tall 2-channel image;
+    # ``flat`` indexes the value entry of each pixel's cell in the flattened grid.
     flat = (zs + a.dtype.type(0.5)).astype(np.intp)
     flat += _PAD
-    flat *= sh * sw
-    flat += plan.splat
+    flat *= 2 * sh * sw
+    flat += plan.splat2
     flat = flat.ravel()
-    n = sd * sh * sw
-    # Grid laid out as [z, y, x, (value, weight)]: (y, x) slices stacked into one tall 2-channel image.
-    grid = np.empty((sd, sh, sw, 2), dtype)
-    grid[..., 0] = np.bincount(flat, weights=a.ravel(), minlength=n).reshape(sd, sh, sw)
-    grid[..., 1] = np.bincount(flat, minlength=n).reshape(sd, sh, sw)
+    grid = np.zeros((sd, sh, sw, 2), dtype)
+    g = grid.reshape(-1)
+    # Unbuffered accumulation in pixel order (ufunc.at; several times faster here than np.bincount into
+    # float64 plus the copy into the interleaved grid).
+    np.add.at(g, flat, a.ravel())
+    flat += 1
+    np.add.at(g, flat, dtype(1))
     grid = _blur_grid(grid)
     fz = zs
     fz += _PAD
@@ -65,7 +77,7 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type 
 class _XYPlan(NamedTuple):
     sh: int  # grid rows (y cells, padding included)
     sw: int  # grid columns
-    splat: np.ndarray  # HxW int64: nearest (y, x) cell of each pixel, as y * sw + x
+    splat2: np.ndarray  # HxW intp: 2 * (y * sw + x) for the nearest (y, x) cell of each pixel
     map1: np.ndarray  # HxWx2 int16: integer (x, y) grid position of each pixel (OpenCV fixed-point map)
     map2: np.ndarray  # HxW uint16: its fractional part in 1/32 steps (exact: sigma_s is a power of 2 here)
     exact: bool  # whether the 1/32-step map represents x / sigma_s and y / sigma_s exactly
@@ -78,18 +90,18 @@ def _xy_plan(h: int, w: int, sigma_s: float) -> _XYPlan:
     # Everything that depends only on the image size and the spatial sigma (shared by all channels).
     sw = int((w - 1) / sigma_s) + 1 + 2 * _PAD
     sh = int((h - 1) / sigma_s) + 1 + 2 * _PAD
-    gx = (np.arange(w) / sigma_s + 0.5).astype(np.int64) + _PAD
-    gy = (np.arange(h) / sigma_s + 0.5).astype(np.int64) + _PAD
-    splat = gy[:, None] * sw + gx[None, :]
+    gx = (np.arange(w) / sigma_s + 0.5).astype(np.intp) + _PAD
+    gy = (np.arange(h) / sigma_s + 0.5).astype(np.intp) + _PAD
+    splat2 = 2 * (gy[:, None] * sw + gx[None, :])
     fx = np.arange(w) / sigma_s + _PAD
     fy = np.arange(h) / sigma_s + _PAD
     mx = np.broadcast_to(fx.astype(np.float32)[None, :], (h, w))
     my = np.broadcast_to(fy.astype(np.float32)[:, None], (h, w))
     map1, map2 = cv2.convertMaps(np.ascontiguousarray(mx), np.ascontiguousarray(my), cv2.CV_16SC2)
     exact = bool(np.all(fx * 32 == np.round(fx * 32)) and np.all(fy * 32 == np.round(fy * 32)))
-    for arr in (splat, map1, map2, fx, fy):
+    for arr in (splat2, map1, map2, fx, fy):
         arr.flags.writeable = False
-    return _XYPlan(sh, sw, splat, map1, map2, exact, fx, fy)
+    return _XYPlan(sh, sw, splat2, map1, map2, exact, fx, fy)
 
 
 _K5 = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # two [1 2 1]/4 passes
