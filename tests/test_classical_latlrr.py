@@ -138,7 +138,7 @@ def test_nuclear_norms_match_svd():
     ref = np.linalg.svd(v.reshape(-1, 8, 8), compute_uv=False).sum(axis=1)
     ours = nuclear_norms(v, 8)
     assert ours[100] == 0.0
-    assert np.allclose(ours, ref, rtol=1e-6, atol=0)
+    assert np.allclose(ours, ref, rtol=2e-6, atol=0)
 
 
 def test_count_im2col_overlap_add_by_hand():

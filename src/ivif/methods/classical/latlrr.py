@@ -13,6 +13,8 @@ image is fused channel by channel with the infrared image; the output is ``im2ui
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ...errors import InvalidImageError
@@ -20,6 +22,11 @@ from ...io import rgb_to_ycbcr
 from ...registry import METHODS
 from ..base import FusionMethod
 from ._sparse import LATLRR_L8, load_projection, stack_uint8, vifb_channels
+
+try:  # optional (scikit-learn's dependency): keeps BLAS to one thread, see _one_blas_thread
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - without it BLAS keeps its default pool
+    threadpool_limits = None
 
 _CHUNK_PATCHES = 16384  # patches per block: ~4 MB of float32 projections, 8 MB of float64 Gram matrices
 
@@ -51,14 +58,158 @@ def _overlap_add(acc: np.ndarray, v: np.ndarray, r0: int, unit: int) -> None:
 def nuclear_norms(v: np.ndarray, unit: int) -> np.ndarray:
     """Nuclear norm (sum of singular values) of each ``unit x unit`` patch matrix in the rows of ``v``.
 
-    Computed as ``sum(sqrt(eig(M' M)))`` (one symmetric eigenproblem per patch, half the cost of an SVD);
-    the Gram matrix is formed in float64 so that small singular values keep ~1e-8 relative accuracy, far
-    below what the fusion weights resolve.
+    ``v`` is ``N x unit^2`` (each row a patch in MATLAB's column-major order); returns ``N`` float64 values.
+    Relative accuracy ~1e-6 (float32 bidiagonalisation), see :func:`_nuclear_norms_cols`.
     """
-    m = np.ascontiguousarray(v, dtype=np.float64).reshape(-1, unit, unit)
-    g = np.matmul(m.transpose(0, 2, 1), m)
-    ev = np.linalg.eigvalsh(g)
-    return np.sqrt(np.clip(ev, 0.0, None)).sum(axis=1)
+    v = np.asarray(v)
+    if v.ndim != 2 or v.shape[1] != unit * unit:
+        raise InvalidImageError(f"latlrr: nuclear_norms needs an N x {unit * unit} array, got shape {v.shape}")
+    return _nuclear_norms_cols(np.ascontiguousarray(v.T, dtype=np.float32), unit)
+
+
+# Deflation threshold on the normalised (trace 1) Gram matrix: a deflated eigenvalue is then off by at most
+# ~e^2/gap, measured <= 4e-7 relative on the nuclear norm (real patches, see tests).
+_QL_TOL = 1e-10
+_QL_SWEEPS = (2, 1, 1, 1, 1, 1, 1)  # sweeps on the whole batch per deflation stage (8x8 patches)
+_QL_EXTRA = 2  # further sweeps on the unconverged subset before the rest goes to LAPACK
+_QL_SMALL = 64  # an unconverged subset this small goes straight to LAPACK
+
+
+def _nuclear_norms_cols(cols: np.ndarray, unit: int) -> np.ndarray:
+    """Nuclear norms of the patch columns ``cols`` (``unit^2 x N`` float32, layout of :func:`_im2col`).
+
+    A batched ``svd``/``eigvalsh`` costs ~4 us per 8x8 patch in LAPACK (call overhead dominates at this
+    size), and LatLRR needs 16 per pixel of a colour pair. Here every step runs on all patches at once:
+    Householder bidiagonalisation ``M = U B V'`` in float32 (singular values, hence the norms, to ~1e-7
+    of the largest), then the eigenvalues of the tridiagonal ``B'B`` (float64, scaled to trace 1) by
+    implicit QL sweeps with Wilkinson shifts (``tqli``), deflating from the bottom of ``B'B`` where the
+    bidiagonalisation leaves the smallest values. Patches not deflated after a few sweeps, or whose
+    eigenvalues lost the trace, are recomputed with ``numpy.linalg.svd`` (well under 1 % of them).
+    """
+    n = unit
+    npatch = cols.shape[1]
+    out = np.empty(npatch)
+    if npatch == 0:
+        return out
+    a = cols.reshape(n, n, npatch).copy()  # a[j, i, p] = M_p[i, j]
+    q, f = _bidiag_squares(a)
+    scale = q.sum(axis=0) + f.sum(axis=0)  # ||M||_F^2 = trace(B'B)
+    inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+    # B'B reversed (index n-1-i), so that QL, which deflates at the top, deflates B'B's bottom first
+    d = np.empty((n, npatch))
+    d[::-1] = q
+    d[-2::-1] += f
+    d *= inv
+    e = np.empty((n - 1, npatch))
+    e[::-1] = np.sqrt(q[:-1] * f)
+    e *= inv
+    bad = _tridiag_eig_ql(d, e)
+    lam = np.clip(d, 0.0, None)
+    bad |= ~(np.abs(lam.sum(axis=0) - (scale > 0)) <= 1e-9)  # similarity broken (or NaN): recompute
+    out[:] = np.sqrt(lam).sum(axis=0) * np.sqrt(scale)
+    if bad.any():
+        m = cols[:, bad].astype(np.float64).T.reshape(-1, n, n)
+        out[bad] = np.linalg.svd(m, compute_uv=False).sum(axis=1)
+    return out
+
+
+def _bidiag_squares(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Householder bidiagonalisation of the batch ``a[j, i, p] = M_p[i, j]`` (overwritten).
+
+    Returns the squared diagonal ``q`` (``n x P``) and squared superdiagonal ``f`` (``n-1 x P``) of the
+    upper bidiagonal ``B`` (signs do not matter: they leave the singular values unchanged), in float64.
+    """
+    n, _, npatch = a.shape
+    q = np.empty((n, npatch))
+    f = np.empty((n - 1, npatch))
+    for k in range(n):
+        x = a[k, k:]  # column k, rows k..
+        nrm2 = np.einsum("ip,ip->p", x, x)
+        q[k] = nrm2
+        if k == n - 1:
+            break
+        # reflector H = I - v v' / (alpha v0), v = x + sign(x0) ||x|| e1, applied to columns k+1..
+        alpha = np.copysign(np.sqrt(nrm2), x[0])
+        v = x.copy()
+        v[0] += alpha
+        den = alpha * v[0]
+        beta = np.divide(1.0, den, out=np.zeros_like(den), where=den != 0)
+        y = a[k + 1 :, k:]
+        w = np.einsum("jip,ip->jp", y, v)
+        w *= beta
+        y -= w[:, None, :] * v[None]
+        r = a[k + 1 :, k]  # row k, columns k+1..
+        f2 = np.einsum("jp,jp->p", r, r)
+        f[k] = f2
+        if k == n - 2:
+            continue
+        gam = np.copysign(np.sqrt(f2), r[0])
+        u = r.copy()
+        u[0] += gam
+        den = gam * u[0]
+        bu = np.divide(1.0, den, out=np.zeros_like(den), where=den != 0)
+        z = a[k + 1 :, k + 1 :]  # rows k+1.., columns k+1..
+        t = np.einsum("jip,jp->ip", z, u)
+        t *= bu
+        z -= u[:, None, :] * t[None]
+    return q, f
+
+
+def _tridiag_eig_ql(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Eigenvalues of the symmetric tridiagonals (``d`` ``n x P``, ``e`` ``n-1 x P``) into ``d``, in place.
+
+    Stage ``l`` deflates ``e[l]``: ``_QL_SWEEPS[l]`` sweeps on the whole batch, up to ``_QL_EXTRA`` more on
+    the patches still above ``_QL_TOL``. Returns the mask of patches that did not converge.
+    """
+    n, npatch = d.shape
+    bad = np.zeros(npatch, dtype=bool)
+    for lo in range(n - 1):
+        for _ in range(_QL_SWEEPS[min(lo, len(_QL_SWEEPS) - 1)]):
+            _ql_sweep(d, e, lo)
+        unc = ~(np.abs(e[lo]) <= _QL_TOL)
+        for _ in range(_QL_EXTRA):
+            idx = np.flatnonzero(unc)
+            if idx.size <= _QL_SMALL:
+                break
+            ds, es = d[:, idx], e[:, idx]
+            _ql_sweep(ds, es, lo)
+            d[:, idx] = ds
+            e[:, idx] = es
+            unc[idx] = ~(np.abs(es[lo]) <= _QL_TOL)
+        bad |= unc
+    return bad
+
+
+def _ql_sweep(d: np.ndarray, e: np.ndarray, lo: int) -> None:
+    """One implicit QL sweep (Wilkinson shift from the top 2x2) on rows ``lo..n-1`` of every tridiagonal."""
+    n = d.shape[0]
+    m = n - 1
+    el = np.where(e[lo] == 0, 1e-300, e[lo])  # an already split block: keep the shift finite
+    with np.errstate(over="ignore"):
+        g = (d[lo + 1] - d[lo]) / (2.0 * el)
+        r = np.sqrt(g * g + 1.0)
+    g = d[m] - d[lo] + el / (g + np.copysign(r, g))
+    s = np.ones_like(g)
+    c = np.ones_like(g)
+    p = np.zeros_like(g)
+    for i in range(m - 1, lo - 1, -1):
+        f = s * e[i]
+        b = c * e[i]
+        r = np.sqrt(f * f + g * g)
+        if i + 1 < m:
+            e[i + 1] = r
+        rz = r == 0  # f = g = 0 (an exactly split block): identity rotation
+        r[rz] = 1.0
+        s = f / r
+        c = g / r
+        c[rz] = 1.0
+        g = d[i + 1] - p
+        r = (d[i] - g) * s + 2.0 * c * b
+        p = s * r
+        d[i + 1] = g + p
+        g = c * r - b
+    d[lo] -= p
+    e[lo] = g
 
 
 def _count(h: int, w: int, unit: int) -> np.ndarray:
@@ -68,6 +219,14 @@ def _count(h: int, w: int, unit: int) -> np.ndarray:
         return (np.minimum(i, n - unit) - np.maximum(i - unit + 1, 0) + 1).astype(np.float64)
 
     return np.outer(c(h), c(w))
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    # The 64x64 projections are small GEMMs: a multi-threaded BLAS pool gains nothing on them and, on a
+    # busy machine (or pytest -n 2), its spinning threads more than doubled LatLRR's CPU time.
+    if threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def latlrr_fuse(ir: np.ndarray | list[np.ndarray], vi_channels: list[np.ndarray], proj: np.ndarray,
@@ -82,6 +241,12 @@ def latlrr_fuse(ir: np.ndarray | list[np.ndarray], vi_channels: list[np.ndarray]
     eigenproblem per patch and two overlap-adds; the eigenproblems (``4 x (1 + channels)`` per pixel)
     dominate the time.
     """
+    with _one_blas_thread():
+        return _latlrr_fuse(ir, vi_channels, proj, levels)
+
+
+def _latlrr_fuse(ir: np.ndarray | list[np.ndarray], vi_channels: list[np.ndarray], proj: np.ndarray,
+                 levels: int) -> list[np.ndarray]:
     shared_ir = not isinstance(ir, list)
     irs = [np.asarray(ir, dtype=np.float64)] if shared_ir else [np.asarray(c, dtype=np.float64) for c in ir]
     if not shared_ir and len(irs) != len(vi_channels):
@@ -109,13 +274,13 @@ def latlrr_fuse(ir: np.ndarray | list[np.ndarray], vi_channels: list[np.ndarray]
             for k, img in enumerate(ir32):
                 v = lmat @ _im2col(img, r0, rows, unit)
                 proj_ir.append(v)
-                norm_ir.append(nuclear_norms(v.T, unit))
+                norm_ir.append(_nuclear_norms_cols(v, unit))
                 _overlap_add(det_ir[k], v, r0, unit)
             for c, img in enumerate(vi32):
                 vv = lmat @ _im2col(img, r0, rows, unit)
                 vi_ = proj_ir[0 if shared_ir else c]
                 n1 = norm_ir[0 if shared_ir else c]
-                n2 = nuclear_norms(vv.T, unit)
+                n2 = _nuclear_norms_cols(vv, unit)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     w1 = (n1 / (n1 + n2)).astype(np.float32)
                     w2 = (n2 / (n1 + n2)).astype(np.float32)
