@@ -238,9 +238,18 @@ def imfilter(
     per channel for ``HxWxC``. ``'symmetric'`` mirrors including the border pixel (scipy ``'reflect'``)."""
     mode = {"replicate": "nearest", "symmetric": "reflect", "zero": "constant"}[padding]
     x = np.asarray(x, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
     if x.ndim == 3:
+        kh, kw = kernel.shape
+        sep = _separable(kernel)
+        if sep is not None and kh % 2 == 1 and kw % 2 == 1 and min(x.shape[:2]) >= max(kh, kw) and x.shape[2] <= 4:
+            import cv2
+
+            # OpenCV filters the interleaved channels in one pass, each exactly as on its own
+            col, row = sep
+            return cv2.sepFilter2D(np.ascontiguousarray(x), cv2.CV_64F, row, col, borderType=_CV2_BORDER[mode])
         return np.stack([_correlate(x[..., c], kernel, mode) for c in range(x.shape[2])], axis=2)
-    return _correlate(x, np.asarray(kernel, dtype=np.float64), mode)
+    return _correlate(x, kernel, mode)
 
 
 def conv2_same_ordered(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:

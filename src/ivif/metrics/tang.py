@@ -86,10 +86,15 @@ def _mi(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------ errors
-def _mse01(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+def _mse01_compute(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     a, b, F = (_f255(x) / 255.0 for x in (ir, vi, f))
     n = F.size
     return 0.5 * ((F - a) ** 2).sum() / n + 0.5 * ((F - b) ** 2).sum() / n
+
+
+def _mse01(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
+    """Mean of MSE(F, IR) and MSE(F, VI) on [0, 1]; PSNR and MSE share it within an evaluation."""
+    return shared("tang.mse01", _mse01_compute, ir, vi, f)
 
 
 def _psnr(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:

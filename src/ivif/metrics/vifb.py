@@ -100,10 +100,18 @@ def _gray_u8(x: np.ndarray) -> np.ndarray:
     return ml.rgb2gray(x) if x.ndim == 3 else x
 
 
+def _as_double(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float64)
+
+
+def _double(x: np.ndarray) -> np.ndarray:
+    """``double(x)``, converted once per evaluation (callers must not modify it in place)."""
+    return shared("vifb.double", _as_double, x)
+
+
 def _gray_f64(x: np.ndarray) -> np.ndarray:
     # double() first, then rgb2gray: not rounded.
-    x = x.astype(np.float64)
-    return ml.rgb2gray(x) if x.ndim == 3 else x
+    return ml.rgb2gray(x.astype(np.float64)) if x.ndim == 3 else _double(x)
 
 
 def _require_2d(name: str, *imgs: np.ndarray) -> None:
@@ -136,10 +144,15 @@ def _en(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
 
 def _mi_levels(x: np.ndarray) -> np.ndarray:
     """mutinf's normalisation: min–max to [0, 1], then ``int16(x * 255)`` (round half away from zero)."""
-    x = _gray_u8(x).astype(np.float64)
-    lo, hi = x.min(), x.max()
+    x = _gray_u8(x)
+    lo, hi = float(x.min()), float(x.max())
     if hi == lo:
         return np.zeros(x.shape, dtype=np.int64)
+    if x.dtype == np.uint8:
+        # the same formula on the 256 possible values, then looked up (identical, one pass over the image)
+        lut = np.floor((np.arange(256, dtype=np.float64) - lo) / (hi - lo) * 255.0 + 0.5).astype(np.int64)
+        return lut[x]
+    x = x.astype(np.float64)
     return np.floor((x - lo) / (hi - lo) * 255.0 + 0.5).astype(np.int64)
 
 
@@ -156,10 +169,18 @@ def _mi(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
     return _mutinf(_feature("mi", vi, _mi_levels), lf) + _mutinf(_feature("mi", ir, _mi_levels), lf)
 
 
-def _sqrt_sse_over_n(a: np.ndarray, b: np.ndarray) -> float:
-    # VIFB's "mse": sqrt(sum of squared errors) / (M N)
+def _sse_root(a: np.ndarray, b: np.ndarray) -> float:
+    if a.dtype == np.uint8 and b.dtype == np.uint8 and a.ndim == 2 and b.ndim == 2:
+        # integer levels: the sum of squared differences is an exact integer (< 2^53), in any order
+        d = a.astype(np.int32) - b
+        return float(np.sqrt(float(np.sum(d * d, dtype=np.int64))) / d.size)
     d = _gray_f64(a) - _gray_f64(b)
     return float(np.sqrt((d * d).sum()) / d.size)
+
+
+def _sqrt_sse_over_n(a: np.ndarray, b: np.ndarray) -> float:
+    # VIFB's "mse": sqrt(sum of squared errors) / (M N); PSNR and RMSE share it within an evaluation
+    return shared("vifb.sse", _sse_root, a, b)
 
 
 def _psnr(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
@@ -196,7 +217,7 @@ _SSIM_C2 = (0.03 * 255) ** 2
 
 def _ssim_moments(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]":
     """The image as double, its Gaussian-weighted mean, squared mean and variance over the 'valid' region."""
-    a = _gray_u8(x).astype(np.float64)
+    a = _double(_gray_u8(x))
     if min(a.shape) < 11:
         raise MetricError(f"VIFB SSIM needs images of at least 11x11 pixels, got {a.shape[1]}x{a.shape[0]}")
     mu = ml.filter2(_SSIM_WIN, a, "valid")
@@ -240,9 +261,14 @@ def _normalize1(x: np.ndarray) -> np.ndarray:
         return np.floor((x - lo) / (hi - lo) * 255.0 + 0.5)
 
 
+def _normalized(x: np.ndarray) -> np.ndarray:
+    """``normalize1(x)`` through the feature cache (Qcb and Qcv use the same normalised image)."""
+    return _feature("normalize1", x, _normalize1)
+
+
 def _normalized_spectrum(x: np.ndarray) -> np.ndarray:
     """Half spectrum of ``normalize1(x)``; Qcb and Qcv filter the same normalised image."""
-    return ml.spectrum(_normalize1(x))
+    return ml.spectrum(_normalized(x))
 
 
 # Chen–Blum constants (metricChenBlum.m as integrated in VIFB)
@@ -322,7 +348,7 @@ def _cv_csf(shape: "tuple[int, int]") -> np.ndarray:
 def _cv_features(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
     """Block saliency sum(G^5) over 16x16 blocks, and the CSF-filtered normalised image."""
     _require_2d("Qcv", x)
-    n = _normalize1(x)
+    n = _normalized(x)
     gx = ml.filter2(_CV_SOBEL_X, n, "same")
     gy = ml.filter2(_CV_SOBEL_X.T, n, "same")
     g2 = gx * gx + gy * gy
@@ -351,13 +377,16 @@ def _ei(ir: np.ndarray, vi: np.ndarray, fused: np.ndarray) -> float:
 
 
 def _sf(ir: np.ndarray, vi: np.ndarray, fused: np.ndarray) -> float:
-    f = fused.astype(np.float64)
+    # integer levels: the sums of squared differences are exact integers (< 2^53) in any order
+    f = fused.astype(np.int32)
     if f.ndim == 3:
         # MATLAB's 2-D indexing of an HxWx3 array walks the channels side by side: H x 3W
         f = np.concatenate([f[..., k] for k in range(f.shape[2])], axis=1)
     m, n = f.shape
-    rf = (np.diff(f, axis=1) ** 2).sum() / (m * n)
-    cf = (np.diff(f, axis=0) ** 2).sum() / (m * n)
+    d = np.diff(f, axis=1)
+    rf = float(np.sum(d * d, dtype=np.int64)) / (m * n)
+    d = np.diff(f, axis=0)
+    cf = float(np.sum(d * d, dtype=np.int64)) / (m * n)
     return float(np.sqrt(rf + cf))
 
 
