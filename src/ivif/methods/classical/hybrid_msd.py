@@ -45,21 +45,20 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type 
     ``dtype`` is the precision of the arithmetic and of the result: float64 as the MEX (agrees with a
     literal port to ~1e-9 of the range), or float32 (~2x faster; ~1e-7 of the range).
     """
-    a = np.asarray(img, dtype=dtype)
+    a = np.ascontiguousarray(img, dtype=dtype)
     h, w = a.shape
-    vmin = a.min()
+    vmin, vmax = cv2.minMaxLoc(a)[:2]  # one pass for both
     plan = _xy_plan(h, w, float(sigma_s))
     sh, sw = plan.sh, plan.sw
-    sd = int((float(a.max()) - float(vmin)) / sigma_r) + 1 + 2 * _PAD
-    zs = a - vmin
+    sd = int((vmax - vmin) / sigma_r) + 1 + 2 * _PAD
+    zs = a - a.dtype.type(vmin)
     zs /= a.dtype.type(sigma_r)
     # Down-sampling: C casts (truncation) of coordinate + 0.5, i.e. floor for these non-negative values.
     # Grid laid out as [z, y, x, (value, weight)]: (y, x) slices stacked into one tall 2-channel image;
     # ``flat`` indexes the value entry of each pixel's cell in the flattened grid.
     flat = (zs + a.dtype.type(0.5)).astype(np.intp)
-    flat += _PAD
     flat *= 2 * sh * sw
-    flat += plan.splat2
+    flat += plan.splat2  # includes the z padding
     flat = flat.ravel()
     grid = np.zeros((sd, sh, sw, 2), dtype)
     g = grid.reshape(-1)
@@ -77,7 +76,7 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type 
 class _XYPlan(NamedTuple):
     sh: int  # grid rows (y cells, padding included)
     sw: int  # grid columns
-    splat2: np.ndarray  # HxW intp: 2 * (y * sw + x) for the nearest (y, x) cell of each pixel
+    splat2: np.ndarray  # HxW intp: 2 * ((pad * sh + y) * sw + x) for the nearest (y, x) cell of each pixel
     map1: np.ndarray  # HxWx2 int16: integer (x, y) grid position of each pixel (OpenCV fixed-point map)
     map2: np.ndarray  # HxW uint16: its fractional part in 1/32 steps (exact: sigma_s is a power of 2 here)
     exact: bool  # whether the 1/32-step map represents x / sigma_s and y / sigma_s exactly
@@ -92,7 +91,7 @@ def _xy_plan(h: int, w: int, sigma_s: float) -> _XYPlan:
     sh = int((h - 1) / sigma_s) + 1 + 2 * _PAD
     gx = (np.arange(w) / sigma_s + 0.5).astype(np.intp) + _PAD
     gy = (np.arange(h) / sigma_s + 0.5).astype(np.intp) + _PAD
-    splat2 = 2 * (gy[:, None] * sw + gx[None, :])
+    splat2 = 2 * ((_PAD * sh + gy[:, None]) * sw + gx[None, :])
     fx = np.arange(w) / sigma_s + _PAD
     fy = np.arange(h) / sigma_s + _PAD
     mx = np.broadcast_to(fx.astype(np.float32)[None, :], (h, w))
@@ -227,13 +226,15 @@ class _IRSide(NamedTuple):
     band: list  # E{j} + D{j} = M{j-1} - M{j} per level (index 2..4)
     e1: np.ndarray  # finest edge layer E{1}
     d1: np.ndarray  # finest detail layer D{1}
+    d1_abs: np.ndarray  # |D{1}|
 
 
 def _ir_side(layers: tuple[list, list]) -> _IRSide:
     m, b = layers
-    e_abs = [None] + [np.abs(b[j] - m[j]) for j in range(1, _N_LEVEL + 1)]
+    e_abs = [None] + [cv2.absdiff(b[j], m[j]) for j in range(1, _N_LEVEL + 1)]
     band = [None, None] + [m[j - 1] - m[j] for j in range(2, _N_LEVEL + 1)]
-    return _IRSide(m, e_abs, band, b[1] - m[1], m[0] - b[1])
+    d1 = m[0] - b[1]
+    return _IRSide(m, e_abs, band, b[1] - m[1], d1, np.abs(d1))
 
 
 def _fuse_channel(vi: np.ndarray, ir: _IRSide) -> np.ndarray:
@@ -247,7 +248,7 @@ def _fuse_channel(vi: np.ndarray, ir: _IRSide) -> np.ndarray:
     # MF = M1{2} + Cb (M2{5} - M1{5}) + sum_j C_j (band2_j - band1_j) + the finest-scale selections.
     mf = m1[1].copy()
     for j in range(_N_LEVEL, 1, -1):
-        r = np.abs(b1[j] - m1[j])
+        r = cv2.absdiff(b1[j], m1[j])
         np.subtract(ir.e_abs[j], r, out=r)
         np.maximum(r, 0.0, out=r)
         # MATLAB divides by max(R) even when it is 0 (NaN weights); P = 0 then (see hmsd_gf.py).
@@ -271,7 +272,7 @@ def _fuse_channel(vi: np.ndarray, ir: _IRSide) -> np.ndarray:
     e1 = b1[1] - m1[1]
     mf += np.where(np.abs(e1) < ir.e_abs[1], ir.e1, e1)
     d1 = m1[0] - b1[1]
-    mf += np.where(np.abs(d1) < np.abs(ir.d1), ir.d1, d1)
+    mf += np.where(np.abs(d1) < ir.d1_abs, ir.d1, d1)
     return mf
 
 
