@@ -302,6 +302,29 @@ def test_gfce_float32_fusion_matches_float64_hmsd_gf_path():
     assert (d > 0).mean() <= 1e-3 and d.mean() <= 5e-3, ((d > 0).sum(), d.max())
 
 
+@pytest.mark.parametrize("shape,r", [((120, 160), 6), ((97, 61), 9), ((50, 7), 2)])
+def test_gfce_fast_guided_filter_matches_imresize_formula(shape, r):
+    # fastguidedfilter_md.m written with imresize_matlab (nearest down, bilinear up) and clipped box means;
+    # the method uses index lookups, OpenCV's INTER_LINEAR and the self-guided shortcut.
+    from ivif.methods.classical.gfce import fast_guided_filter
+
+    rng = np.random.default_rng(11)
+    I, p = rng.random(shape), rng.random(shape)
+    s = max(1.0, r / 4.0)
+
+    def ref(I, p):
+        i_sub, p_sub = (C.imresize_matlab(x, scale=1.0 / s, method="nearest") for x in (I, p))
+        rs = int(round(r / s))
+        mi, mp = C.box_mean(i_sub, rs), C.box_mean(p_sub, rs)
+        a = (C.box_mean(i_sub * p_sub, rs) - mi * mp) / (C.box_mean(i_sub * i_sub, rs) - mi * mi + 0.01)
+        b = mp - a * mi
+        up = (C.imresize_matlab(C.box_mean(x, rs), size=shape, method="bilinear") for x in (a, b))
+        return next(up) * I + next(up)
+
+    np.testing.assert_allclose(fast_guided_filter(I, I, r, 0.01, s), ref(I, I), atol=1e-13)
+    np.testing.assert_allclose(fast_guided_filter(I, p, r, 0.01, s), ref(I, p), atol=1e-13)
+
+
 @pytest.mark.parametrize("r,eps", [(2, 100.0**2), (2, 0.1**2), (16, 0.0125**2)])
 def test_gfce_float32_self_guided_filter_matches_float64(r, eps):
     from ivif.methods.classical.gfce import _self_guided_f32

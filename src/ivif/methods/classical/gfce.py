@@ -23,7 +23,7 @@ import numpy as np
 from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import _inv_box_count, box_mean, imresize_matlab, matlab_round
+from ._common import _inv_box_count, _resize_axis_weights, box_mean, matlab_round
 
 
 def _stretch(x: np.ndarray) -> np.ndarray:
@@ -39,25 +39,43 @@ def normalise_infrared(ir: np.ndarray) -> np.ndarray:
 
 def fast_guided_filter(I: np.ndarray, p: np.ndarray, r: int, eps: float, s: float) -> np.ndarray:
     """``fastguidedfilter_md.m`` for ``eps < 100``: guided filter on a nearest-neighbour subsampled grid
-    (``imresize(., 1/s, 'nearest')``, radius ``r/s``), coefficients upsampled bilinearly (MATLAB imresize)."""
+    (``imresize(., 1/s, 'nearest')``, radius ``r/s``), coefficients upsampled bilinearly (MATLAB imresize).
+
+    ``p is I`` (self-guided, as ``Ehn_GF.m`` calls it) reuses the guide's statistics. float64 ``HxW``.
+    """
+    self_guided = p is I
     if s > 1:
-        i_sub = imresize_matlab(I, scale=1.0 / s, method="nearest")
-        p_sub = imresize_matlab(p, scale=1.0 / s, method="nearest")
+        i_sub = _subsample_nearest(I, 1.0 / s)
+        p_sub = i_sub if self_guided else _subsample_nearest(p, 1.0 / s)
     else:
         i_sub, p_sub = I, p
     r_sub = int(round(r / s))
     mean_i = box_mean(i_sub, r_sub)
-    mean_p = box_mean(p_sub, r_sub)
-    cov = box_mean(i_sub * p_sub, r_sub) - mean_i * mean_p
     var = box_mean(i_sub * i_sub, r_sub) - mean_i * mean_i
+    if self_guided:
+        mean_p, cov = mean_i, var
+    else:
+        mean_p = box_mean(p_sub, r_sub)
+        cov = box_mean(i_sub * p_sub, r_sub) - mean_i * mean_p
     a = cov / (var + eps)
     b = mean_p - a * mean_i
     mean_a = box_mean(a, r_sub)
     mean_b = box_mean(b, r_sub)
     if s > 1:
-        mean_a = imresize_matlab(mean_a, size=I.shape, method="bilinear")
-        mean_b = imresize_matlab(mean_b, size=I.shape, method="bilinear")
+        # MATLAB's bilinear imresize when enlarging (no antialiasing) is OpenCV's INTER_LINEAR: both sample
+        # at (x + 0.5) / scale - 0.5 per axis (scale = out / in) and clamp at the edges (agree to ~1e-14).
+        size = (I.shape[1], I.shape[0])
+        mean_a = cv2.resize(mean_a, size, interpolation=cv2.INTER_LINEAR)
+        mean_b = cv2.resize(mean_b, size, interpolation=cv2.INTER_LINEAR)
     return mean_a * I + mean_b
+
+
+def _subsample_nearest(img: np.ndarray, scale: float) -> np.ndarray:
+    # imresize(img, scale, 'nearest') for scale < 1 (= imresize_matlab's rule), as two index lookups.
+    h, w = img.shape
+    iy = _resize_axis_weights(h, int(np.ceil(scale * h)), scale, "nearest")[0][:, 0]
+    ix = _resize_axis_weights(w, int(np.ceil(scale * w)), scale, "nearest")[0][:, 0]
+    return img[iy][:, ix]
 
 
 def enhance_visible(img: np.ndarray) -> np.ndarray:
@@ -65,7 +83,8 @@ def enhance_visible(img: np.ndarray) -> np.ndarray:
     img1 = _stretch(img)
     log_img = np.log(img1 + 1.0)
     r = int(np.floor(0.04 * max(img.shape)))
-    base = 255.0 * fast_guided_filter(img1 / 255.0, img1 / 255.0, r, 0.1**2, max(1.0, r / 4.0))
+    i01 = img1 / 255.0
+    base = 255.0 * fast_guided_filter(i01, i01, r, 0.1**2, max(1.0, r / 4.0))
     log_base = np.log(base + 1.0)
     target_contrast = np.log(4.0)
     spread = log_base.max() - log_base.min()
