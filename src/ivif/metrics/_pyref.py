@@ -157,12 +157,25 @@ def qabf_q(ga: np.ndarray, aa: np.ndarray, gf: np.ndarray, af: np.ndarray) -> np
 
     Relative strength is min/max of (gA, gF) with the references' quirk ``G = gF`` where ``gA == gF``.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gaf = np.where(ga > gf, gf / ga, np.where(ga == gf, gf, ga / gf))
-    aaf = 1 - np.abs(aa - af) / (np.pi / 2)
-    qg = 0.9994 / (1 + np.exp(-15 * (gaf - 0.5)))
-    qa = 0.9879 / (1 + np.exp(-22 * (aaf - 0.8)))
-    return qg * qa
+    # min/max where the strengths differ; where equal, min = gF (the quirk). In-place steps with the
+    # formula's operations and order (dtypes as the formula's NumPy promotion gives them).
+    g = np.minimum(ga, gf)
+    np.divide(g, np.maximum(ga, gf), out=g, where=ga != gf)
+    g -= 0.5
+    g *= -15
+    np.exp(g, out=g)
+    g += 1
+    np.divide(0.9994, g, out=g)  # Q_g
+    a = aa - af
+    np.abs(a, out=a)
+    a /= np.pi / 2
+    np.subtract(1, a, out=a)
+    a -= 0.8
+    a *= -22
+    np.exp(a, out=a)
+    a += 1
+    np.divide(0.9879, a, out=a)  # Q_a
+    return g * a
 
 
 # ---------------------------------------------------------------------------------------------- VIF

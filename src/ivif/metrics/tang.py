@@ -225,17 +225,23 @@ def nabf_kumar(f: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
     wtB = np.full(gB.shape, 0.001)
     np.power(gB, 1.5, out=wtB, where=gB >= 2)
     wsum = (wtA + wtB).sum()
-    na = (gF > gA) & (gF > gB)
-    gFn = gF[na]
+    # the pixels where F's edge is stronger than both sources', as flat indices (take() gathers much
+    # faster than boolean indexing)
+    idx = np.flatnonzero((gF > gA) & (gF > gB))
+
+    def at(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x).ravel().take(idx)
+
+    gFn = at(gF)
 
     def rel(gS: np.ndarray) -> np.ndarray:
-        gS = gS[na]
+        gS = at(gS)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(gS > gFn, gFn / gS, gS / gFn)
         return np.where((gS == 0) | (gFn == 0), 0.0, r)
 
     def orient(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
-        gv, gh = gv[na], gh[na]
+        gv, gh = at(gv), at(gh)
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.arctan(gv / gh)  # gh == 0, gv != 0 gives +-pi/2 as in MATLAB
         return np.where((gv == 0) & (gh == 0), 0.0, a)
@@ -245,7 +251,7 @@ def nabf_kumar(f: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> float:
     def artefact(gS: np.ndarray, gv: np.ndarray, gh: np.ndarray, wt: np.ndarray) -> np.ndarray:
         aSF = np.abs(np.abs(orient(gv, gh) - aF) - np.pi / 2) * 2 / np.pi
         Q = np.sqrt(0.9999 / (1 + np.exp(-19 * (rel(gS) - 0.5))) * 0.9995 / (1 + np.exp(-22 * (aSF - 0.5))))
-        return (1 - Q) * wt[na]
+        return (1 - Q) * at(wt)
 
     return float((artefact(gA, gvA, ghA, wtA) + artefact(gB, gvB, ghB, wtB)).sum() / wsum)
 

@@ -24,6 +24,7 @@ for VIF, SSIM and MS_SSIM, see below):
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -482,6 +483,7 @@ def qy(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     return float(np.mean(q))
 
 
+@lru_cache(maxsize=8)
 def _csf_filter(shape: tuple[int, int]) -> np.ndarray:
     # Mannos-Sakrison-style band-pass on torch.fft.fftfreq grids (float32 in the reference), rfft half.
     h, w = shape
@@ -504,7 +506,7 @@ def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     for z in (ir, vi, f):
         z = shared("zoo.f64", _to64, z)
         imgs.append((z - z.min()) / (z.max() - z.min()))
-    sd = _csf_filter(imgs[0].shape).astype(np.float64)
+    sd = _csf_filter(tuple(imgs[0].shape)).astype(np.float64)
     # G = exp(-(x^2 + y^2) / (2 s^2)) / (2 pi s^2) on a 31x31 grid = outer product of 1-D profiles
     g1, g2 = _gauss31(2.0), _gauss31(4.0)
     g1n, g2n = g1 / (2 * np.pi * 4.0), g2 / (2 * np.pi * 16.0)
