@@ -154,12 +154,17 @@ def _slice(grid: np.ndarray, fz: np.ndarray, plan: _XYPlan) -> np.ndarray:
         m1 = plan.map1.copy()
         m1[..., 1] += iz
         lo = cv2.remap(src, m1, plan.map2, cv2.INTER_LINEAR)
-        m1[..., 1] += sh
-        hi = cv2.remap(src, m1, plan.map2, cv2.INTER_LINEAR)
-        hi -= lo
-        hi *= az[..., None]
-        lo += hi
-        return lo[..., 0] / lo[..., 1]
+        hi = cv2.remap(src[sh:], m1, plan.map2, cv2.INTER_LINEAR)  # same map, one slice further
+        num, den = cv2.split(lo)
+        num1, den1 = cv2.split(hi)
+        num1 -= num
+        num1 *= az
+        num += num1
+        den1 -= den
+        den1 *= az
+        den += den1
+        num /= den
+        return num
     # General path: eight gathers of (value, weight) pairs, trilinear weights as float32 products like the
     # MEX's Math_tools::trilinear_interpolation.
     iz = fz.astype(np.intp)
