@@ -36,14 +36,15 @@ _PAD = 2  # padding_xy = padding_z = 2 in fast_blf.h
 
 
 def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type = np.float64) -> np.ndarray:
-    """Paris & Durand's bilateral-grid filter as in Hybrid_MSD's ``fast_blf`` MEX (``HxW``, [0, 1]).
+    """Paris & Durand's bilateral-grid filter as in Hybrid_MSD's ``fast_blf`` MEX (``HxW``, any range).
 
-    The grid has cells of ``sigma_s`` pixels and ``sigma_r`` intensity; each pixel adds (value, 1) to its
-    nearest cell; each axis is blurred twice with [1 2 1]/4 (the outermost cells stay 0); the result is
-    the trilinear interpolation of value-sum over weight-sum at the pixel's grid position.
+    The grid has cells of ``sigma_s`` pixels and ``sigma_r`` intensity (in the image's units; the authors
+    filter [0, 1] images); each pixel adds (value, 1) to its nearest cell; each axis is blurred twice with
+    [1 2 1]/4 (the outermost cells stay 0); the result is the trilinear interpolation of value-sum over
+    weight-sum at the pixel's grid position.
 
     ``dtype`` is the precision of the arithmetic and of the result: float64 as the MEX (agrees with a
-    literal port to ~1e-9 of the range), or float32 (~2x faster; ~1e-7 of the range).
+    literal port to ~1e-9 of the range), or float32 (~2x faster; within ~1e-6 of the range).
     """
     a = np.ascontiguousarray(img, dtype=dtype)
     h, w = a.shape
@@ -145,8 +146,8 @@ def _slice(grid: np.ndarray, fz: np.ndarray, plan: _XYPlan) -> np.ndarray:
     h, w = fz.shape
     if plan.exact and sd * sh < _REMAP_LIMIT and sw < _REMAP_LIMIT:
         # (x, y) bilinear on slices iz and iz + 1 with OpenCV's remap: the x / y fractions are multiples
-        # of 1/16, which its 1/32-step fixed-point weights hold exactly; z is blended here in float64.
-        # (The MEX forms each trilinear weight as a float32 product; the difference is ~1e-8 relative.)
+        # of 1/16, which its 1/32-step fixed-point weights hold exactly; z is blended here in the grid's
+        # precision. (The MEX forms each trilinear weight as a float32 product: ~1e-8 relative apart.)
         src = grid.reshape(sd * sh, sw, 2)
         iz = fz.astype(np.int16)  # < sd, and sd * sh fits int16
         az = fz - iz
