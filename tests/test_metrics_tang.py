@@ -315,3 +315,21 @@ def test_missing_file_named():
     x = _u8(1)
     with pytest.raises(ivif.errors.ImageReadError, match="nope.png: file not found"):
         ivif.evaluate("nope.png", x, x, profile="tang")
+
+
+def test_shared_intermediates_do_not_change_values():
+    """ivif.evaluate shares the 0..255 doubles, Qabf edges and the MSE between metrics; each metric
+    computed alone, with the feature cache off, gives exactly the same value."""
+    from ivif.metrics import _matlab as ml
+
+    ir, vi, f = _u8(21, (64, 60)), _u8(22, (64, 60)), _u8(23, (64, 60))
+    ir[:20, :20] = 200  # flat patch
+    names = [n for n in P.metrics if not n.startswith("FMI")]
+    together = ivif.evaluate(ir, vi, f, names, profile="tang")
+    prev = ml._cache_on
+    ml.set_feature_cache(False)
+    try:
+        for name in names:
+            np.testing.assert_equal(P.metrics[name].fn(ir, vi, f), together[name], err_msg=name)
+    finally:
+        ml.set_feature_cache(prev)

@@ -194,3 +194,22 @@ def test_rgb_fused_with_gray_visible_fails_like_vifb():
 def test_qcb_gray_fused_with_rgb_sources_fails_like_vifb():
     with pytest.raises(MetricError, match="Qcb"):
         ivif.evaluate(_rgb(1), _rgb(2), _rgb(3)[..., 0], metrics="Qcb", profile="vifb")
+
+
+def test_shared_intermediates_do_not_change_values():
+    """ivif.evaluate shares per-channel edge maps, moments and spectra between metrics (and IR's between
+    channels); each metric computed alone, with the feature cache off, gives exactly the same value."""
+    from ivif.metrics import _matlab as ml
+
+    rng = np.random.default_rng(5)
+    vi, f = _rgb(11, (64, 60)), _rgb(12, (64, 60))
+    ir = rng.integers(0, 256, size=(64, 60), dtype=np.uint8)
+    ir[:20, :20] = 9  # flat patch
+    together = ivif.evaluate(ir, vi, f, profile="vifb")
+    prev = ml._cache_on
+    ml.set_feature_cache(False)
+    try:
+        for name, d in P.metrics.items():
+            np.testing.assert_equal(d.fn(ir, vi, f), together[name], err_msg=name)
+    finally:
+        ml.set_feature_cache(prev)

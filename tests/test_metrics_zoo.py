@@ -523,3 +523,40 @@ def test_torch_metrics_need_torch(monkeypatch):
         with pytest.raises(DependencyError, match="ivif\\[torch\\]"):
             P.metrics[name].fn(a, a, a)
     assert P.metrics["EN"].fn(a, a, a) == pytest.approx(0.0, abs=1e-5)  # NumPy metrics unaffected
+
+
+# ------------------------------------------------------------------------------- shared intermediates
+def _smooth_u8(seed: int, shape=(170, 180)) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 2)
+    img = np.uint8(255 * (base - base.min()) / np.ptp(base))
+    img[:40, :50] = 77  # a flat patch: the masked branches of VIF/Qy/Qcb/Nabf are taken
+    return img
+
+
+def test_shared_intermediates_do_not_change_values():
+    """ivif.evaluate shares Sobel maps, SSIM's first scale and float conversions between metrics; each
+    metric computed alone (no shared block) must give exactly the same value."""
+    _torch()
+    from ivif.metrics.profiles import _SCOPES, shared, shared_intermediates
+
+    a, b, f = _smooth_u8(1), _smooth_u8(2), _smooth_u8(3)
+    together = ivif.evaluate(a, b, f, profile="zoo")
+    assert not _SCOPES  # the block is closed and its store released
+    for name, d in P.metrics.items():
+        np.testing.assert_equal(d.fn(a, b, f), together[name], err_msg=name)
+    # inside a block: one computation per (name, arrays); outside: computed afresh
+    calls = []
+
+    def work(x):
+        calls.append(1)
+        return x.sum()
+
+    with shared_intermediates():
+        with shared_intermediates():  # nested blocks share the outer store
+            assert shared("t", work, a) == shared("t", work, a)
+        shared("t", work, b)
+    shared("t", work, a)
+    assert len(calls) == 3

@@ -182,21 +182,24 @@ def qabf_q(ga: np.ndarray, aa: np.ndarray, gf: np.ndarray, af: np.ndarray) -> np
 def vif_terms(s1: np.ndarray, s2: np.ndarray, s12: np.ndarray, eps: float = 1e-10, nsq: float = 2.0):
     """Per-pixel VIF-P numerator and denominator maps from local (co)variances, with the clamping order
     of the Python references (``sigma_nsq = 2``, ``eps = 1e-10``); the dtype of the inputs is kept."""
-    s1 = np.where(s1 < 0, 0, s1)
-    s2 = np.where(s2 < 0, 0, s2)
+    # x(x < 0) = 0 as max(x, 0) and x(m) = 0 as x * ~m: branch-free, same values (all finite; only the
+    # sign of some zeros can differ, which no later step sees)
+    s1 = np.maximum(s1, 0)
+    s2 = np.maximum(s2, 0)
     g = s12 / (s1 + eps)
     sv = s2 - g * s12
     m = s1 < eps
-    g[m] = 0
-    sv[m] = s2[m]
-    s1[m] = 0
-    m = s2 < eps
-    g[m] = 0
-    sv[m] = 0
+    keep = ~m
+    g *= keep
+    np.copyto(sv, s2, where=m)
+    s1 *= keep
+    keep = s2 >= eps
+    g *= keep
+    sv *= keep
     m = g < 0
-    sv[m] = s2[m]
-    g[m] = 0
-    sv[sv <= eps] = eps
+    np.copyto(sv, s2, where=m)
+    g *= ~m
+    np.maximum(sv, eps, out=sv)
     return np.log10(1 + g * g * s1 / (sv + nsq)), np.log10(1 + s1 / nsq)
 
 

@@ -155,25 +155,28 @@ def vifp_mscale_multi(refs: "list[np.ndarray]", dist: np.ndarray) -> "list[float
             dist = ml.filter2(win, dist, "valid")[::2, ::2]
         mu2 = ml.filter2(win, dist, "valid")
         s2 = ml.filter2(win, dist * dist, "valid") - mu2 * mu2
-        s2[s2 < 0] = 0
-        low2 = s2 < 1e-10
+        # The reference's masked assignments, branch-free: x(x < 0) = 0 as max(x, 0), x(m) = 0 as x * ~m
+        # (all values are finite; only the sign of some zeros can differ, which no later step sees).
+        np.maximum(s2, 0, out=s2)
+        keep2 = s2 >= 1e-10
         for i, ref in enumerate(refs):
             mu1 = ml.filter2(win, ref, "valid")
             s1 = ml.filter2(win, ref * ref, "valid") - mu1 * mu1
             s12 = ml.filter2(win, ref * dist, "valid") - mu1 * mu2
-            s1[s1 < 0] = 0
+            np.maximum(s1, 0, out=s1)
             g = s12 / (s1 + 1e-10)
             sv = s2 - g * s12
             low1 = s1 < 1e-10
-            g[low1] = 0
-            sv[low1] = s2[low1]
-            s1[low1] = 0
-            g[low2] = 0
-            sv[low2] = 0
+            keep1 = ~low1
+            g *= keep1
+            np.copyto(sv, s2, where=low1)
+            s1 *= keep1
+            g *= keep2
+            sv *= keep2
             neg = g < 0
-            sv[neg] = s2[neg]
-            g[neg] = 0
-            sv[sv <= 1e-10] = 1e-10
+            np.copyto(sv, s2, where=neg)
+            g *= ~neg
+            np.maximum(sv, 1e-10, out=sv)
             num[i] += np.log10(1 + g * g * s1 / (sv + sigma_nsq)).sum()
             den[i] += np.log10(1 + s1 / sigma_nsq).sum()
     return [float(a / b) for a, b in zip(num, den)]

@@ -575,23 +575,28 @@ def nabf(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     wa = np.where(ga >= 2, ga**1.5, 0.0)
     wb = np.where(gb >= 2, gb**1.5, 0.0)
     wsum = np.sum(wa + wb)
-    na = (gf > ga) & (gf > gb)
-    gfn = gf[na]
+    # the masked pixels as flat indices: take() gathers much faster than boolean indexing
+    idx = np.flatnonzero((gf > ga) & (gf > gb))
+
+    def at(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x).ravel().take(idx)
+
+    gfn = at(gf)
     with np.errstate(divide="ignore", invalid="ignore"):
 
         def ang(gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
-            gv, gh = gv[na], gh[na]
+            gv, gh = at(gv), at(gh)
             return np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
 
         af = ang(gvf, ghf)
 
         def q(g: np.ndarray, gv: np.ndarray, gh: np.ndarray) -> np.ndarray:
-            g = g[na]
+            g = at(g)
             rel = np.where((g == 0) | (gfn == 0), 0.0, np.where(g > gfn, gfn / g, g / gfn))
             axf = np.abs(np.abs(ang(gv, gh) - af) - np.pi / 2) * 2 / np.pi
             return np.sqrt(0.9999 / (1 + np.exp(-19 * (rel - 0.5))) * (0.9995 / (1 + np.exp(-22 * (axf - 0.5)))))
 
-        num = np.sum((1 - q(ga, gva, gha)) * wa[na] + (1 - q(gb, gvb, ghb)) * wb[na])
+        num = np.sum((1 - q(ga, gva, gha)) * at(wa) + (1 - q(gb, gvb, ghb)) * at(wb))
     return float(num / wsum)
 
 
