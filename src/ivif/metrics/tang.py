@@ -31,6 +31,7 @@ How the code computes (facts from it, reproduced here):
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -318,21 +319,23 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
     mu = [ml.filter2(box, x, "valid") for x in xs]
     # box (un-normalised) and Gaussian second moments of the sources and of sources x fused; the
     # diagonal box moments ws^2 (box(x^2) - mu^2) also give the patch norms below (computed once).
+    # Sums start from their first term (0 + x == x) and products shared by both windows are formed once.
+    pairs = [(i, j) for i in range(K) for j in range(i, K)]
+    prods = {(i, j): xs[i] * xs[j] for i, j in pairs}
     bcov = {}
-    for i in range(K):
-        for j in range(i, K):
-            bcov[i, j] = ws * ws * (ml.filter2(box, xs[i] * xs[j], "valid") - mu[i] * mu[j])
+    for i, j in pairs:
+        bcov[i, j] = ws * ws * (ml.filter2(box, prods[i, j], "valid") - mu[i] * mu[j])
     sq = [np.sqrt(np.maximum(bcov[i, i], 0)) for i in range(K)]
     ed = [v + 0.001 for v in sq]
     # consistency R: |sum of centred patches| / sum of |centred patch|
-    ssum = sum(xs)
+    ssum = reduce(np.add, xs)
     msum = ml.filter2(box, ssum, "valid")
     t = ml.filter2(box, ssum * ssum, "valid")
     t -= msum * msum
     t *= ws * ws
     num = np.sqrt(np.maximum(t, 0, out=t), out=t)
     num += eps
-    den = sum(sq)
+    den = reduce(np.add, sq)
     den += eps
     R = np.divide(num, den, out=num)
     R[R > 1] = 1 - eps
@@ -345,7 +348,7 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
         np.power(w, p, out=w)
         w += eps
         wmap.append(w)
-    norm = sum(wmap)
+    norm = reduce(np.add, wmap)
     a = []
     for w, e in zip(wmap, ed):  # coefficient of each centred source patch
         w /= norm
@@ -355,22 +358,21 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
     gmu = [ml.filter2(gw, x, "valid") for x in xs]
     gmf = ml.filter2(gw, F, "valid")
     gcov = {}
-    for i in range(K):
-        for j in range(i, K):
-            gcov[i, j] = ml.filter2(gw, xs[i] * xs[j], "valid") - gmu[i] * gmu[j]
+    for i, j in pairs:
+        gcov[i, j] = ml.filter2(gw, prods[i, j], "valid") - gmu[i] * gmu[j]
+    del prods
     gcf = [ml.filter2(gw, x * F, "valid") - g * gmf for x, g in zip(xs, gmu)]
     gvf = ml.filter2(gw, F * F, "valid")
     gvf -= gmf * gmf
-    rnorm2 = np.zeros_like(max_ed)
-    rvar = np.zeros_like(max_ed)
-    for i in range(K):
-        for j in range(i, K):
-            c = 1.0 if i == j else 2.0
-            cij = c * a[i] * a[j]
-            rnorm2 += cij * bcov[i, j]
-            cij *= gcov[i, j]
-            rvar += cij
-    rcov = sum(ai * c for ai, c in zip(a, gcf))
+    nterms, vterms = [], []
+    for i, j in pairs:
+        cij = a[i] * a[j] if i == j else 2.0 * a[i] * a[j]  # 1.0 * a_i == a_i
+        nterms.append(cij * bcov[i, j])
+        cij *= gcov[i, j]
+        vterms.append(cij)
+    rnorm2 = reduce(np.add, nterms)
+    rvar = reduce(np.add, vterms)
+    rcov = reduce(np.add, [ai * c for ai, c in zip(a, gcf)])
     rnorm = np.sqrt(np.maximum(rnorm2, 0, out=rnorm2), out=rnorm2)
     pos = rnorm > 0
     scale = np.ones_like(rnorm)
