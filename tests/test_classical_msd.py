@@ -235,6 +235,8 @@ def test_bilateral_grid_matches_literal_mex_port(monkeypatch, shape, s, sr, lo, 
     out32 = H.fast_bilateral(img.astype(np.float32), s, sr, np.float32)
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, ref, atol=2e-6)
+    monkeypatch.setattr(H, "_FAST_UFUNC_AT", not H._FAST_UFUNC_AT)  # the other splatting path
+    np.testing.assert_allclose(H.fast_bilateral(img, s, sr), ref, atol=1e-9 * (hi - lo))
 
 
 def _hybrid_msd_literal(vis: np.ndarray, ir: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from ._common import _filter_matrix, gaussian_1d, imfilter_sep, matlab_uint8
 _N_LEVEL = 4
 _LAMBDA = 30.0
 _PAD = 2  # padding_xy = padding_z = 2 in fast_blf.h
+_FAST_UFUNC_AT = np.lib.NumpyVersion(np.__version__) >= "1.25.0"
 
 
 def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type = np.float64) -> np.ndarray:
@@ -63,11 +64,17 @@ def fast_bilateral(img: np.ndarray, sigma_s: float, sigma_r: float, dtype: type 
     flat = flat.ravel()
     grid = np.zeros((sd, sh, sw, 2), dtype)
     g = grid.reshape(-1)
-    # Unbuffered accumulation in pixel order (ufunc.at; several times faster here than np.bincount into
-    # float64 plus the copy into the interleaved grid).
-    np.add.at(g, flat, a.ravel())
-    flat += 1
-    np.add.at(g, flat, dtype(1))
+    if _FAST_UFUNC_AT:
+        # Unbuffered accumulation in pixel order (ufunc.at; several times faster here than np.bincount
+        # into float64 plus the copy into the interleaved grid).
+        np.add.at(g, flat, a.ravel())
+        flat += 1
+        np.add.at(g, flat, dtype(1))
+    else:  # NumPy < 1.25: ufunc.at has no fast path
+        n = 2 * sd * sh * sw
+        g += np.bincount(flat, weights=a.ravel(), minlength=n)
+        flat += 1
+        g += np.bincount(flat, minlength=n)
     grid = _blur_grid(grid)
     fz = zs
     fz += _PAD
