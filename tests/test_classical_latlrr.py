@@ -1,15 +1,15 @@
 """LatLRR (MDLatLRR as VIFB's ``run_LatLRR.m`` runs it): fidelity to VIFB's fused images, the vectorised
 machinery against patch-by-patch references, and bad input.
 
-Fidelity: the port is run on the real VIFB pairs and compared with VIFB's own fused JPEG (mean absolute
-difference of the MATLAB-gray luma, averaged over the pairs, must be <= 2.5 grey levels; no pair above 4).
-The default run uses FIDELITY_PAIRS (see below); ``IVIF_FULL_FIDELITY=1`` checks all 21 pairs (numbers in
-docs/classical_latlrr.md).
+Fidelity: the port fuses every one of the 21 real VIFB pairs at full size and is compared with VIFB's own
+fused JPEG: mean absolute difference of the MATLAB-gray luma (x255). The issue's tolerance is a mean of
+<= 2.5 grey levels over the pairs; each pair is asserted within 0.1 of its recorded value (their mean is
+1.51, JPEG re-encoding alone costs ~1.5) and below 4. One test per pair, so that ``pytest -n`` spreads
+them (~155 s CPU in all on the shared 2-core machine).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +20,25 @@ from ivif.errors import IvifError
 from ivif.io import imread, to_gray
 
 VIFB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vifb"
-FULL = os.environ.get("IVIF_FULL_FIDELITY") == "1"
-ALL_PAIRS = sorted(p.stem for p in (VIFB / "ir").glob("*.jpg")) if VIFB.is_dir() else []
-# A fixed subset spread over the VIFB sizes and both IR kinds (single-channel JPEG IR: manWalking,
-# walkingnight; 3-channel JPEG IR: the rest): 320x240, 328x254 (x2), 448x324, 614x450, 640x480, 768x276.
-FIDELITY_PAIRS = ["walking", "manWalking", "walkingnight", "snow", "nightCar", "labMan", "carShadow"]
+
+#: mean |luma(ivif) - luma(VIFB's LatLRR JPEG)| per pair, grey levels (measured 2026-11-26, all 21 pairs)
+RECORDED = {
+    "carLight": 0.815, "carShadow": 0.932, "carWhite": 1.720, "elecbike": 1.150, "fight": 1.484,
+    "kettle": 1.698, "labMan": 1.724, "man": 1.322, "manCall": 1.302, "manCar": 1.146,
+    "manWalking": 1.524, "manlight": 1.492, "manwithbag": 1.453, "nightCar": 1.480,
+    "peopleshadow": 2.551, "running": 2.159, "snow": 1.846, "tricycle": 1.222, "walking": 2.314,
+    "walking2": 1.392, "walkingnight": 0.994,
+}
 
 
 @pytest.fixture(autouse=True)
 def _weights(weights_env):
     return weights_env
+
+
+@pytest.fixture(scope="module")
+def latlrr():
+    return create_method("latlrr")
 
 
 def _proj() -> np.ndarray:
@@ -39,21 +48,19 @@ def _proj() -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- fidelity
-def test_vifb_fidelity(shared):
-    names = ALL_PAIRS if FULL else FIDELITY_PAIRS
-    assert names and all((VIFB / "ir" / f"{n}.jpg").is_file() for n in names), "VIFB pairs missing"
-    m = create_method("latlrr")
-    diffs = []
-    for n in names:
-        out = m.fuse(VIFB / "ir" / f"{n}.jpg", VIFB / "vi" / f"{n}.jpg")
-        ref = imread(VIFB / "fused" / "LatLRR" / f"{n}.jpg")
-        assert out.shape == ref.shape, n
-        a = to_gray(out, "matlab").astype(np.float64) * 255.0
-        b = to_gray(ref, "matlab").astype(np.float64) * 255.0
-        diffs.append(float(np.abs(a - b).mean()))
-    report = dict(zip(names, np.round(diffs, 3)))
-    assert np.mean(diffs) <= 2.5, report
-    assert max(diffs) <= 4.0, report
+def test_recorded_pairs_are_the_vifb_set(shared):
+    assert sorted(p.stem for p in (VIFB / "ir").glob("*.jpg")) == sorted(RECORDED)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+def test_vifb_fidelity(name, latlrr, shared):
+    out = latlrr.fuse(VIFB / "ir" / f"{name}.jpg", VIFB / "vi" / f"{name}.jpg")
+    ref = imread(VIFB / "fused" / "LatLRR" / f"{name}.jpg")
+    assert out.shape == ref.shape
+    a = to_gray(out, "matlab").astype(np.float64) * 255.0
+    b = to_gray(ref, "matlab").astype(np.float64) * 255.0
+    diff = float(np.abs(a - b).mean())
+    assert diff <= 4.0 and abs(diff - RECORDED[name]) <= 0.1, diff
 
 
 # ----------------------------------------------------------------------------- patch-by-patch reference
@@ -177,6 +184,9 @@ def test_gray_and_colour_inputs(shared):
     assert np.array_equal(g, rgb[..., 1])
     # a colour IR array with equal channels is VIFB's per-channel branch and gives the same image
     assert np.array_equal(m.fuse(np.stack([ir] * 3, axis=2), vi), rgb)
+    # a gray VIS stored as RGB is fused once and copied: the same as three independent channels
+    gray3 = np.stack([vi[..., 1]] * 3, axis=2)
+    assert np.array_equal(m.fuse(ir, gray3), np.stack([g] * 3, axis=2))
     # outputs are im2uint8 levels
     lv = rgb.astype(np.float64) * 255.0
     assert np.abs(lv - np.rint(lv)).max() < 1e-3

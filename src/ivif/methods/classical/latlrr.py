@@ -343,5 +343,9 @@ class LatLRR(FusionMethod):
             irs = rgb_to_ycbcr(ir)[..., 0].astype(np.float64)
         else:
             irs = ir.astype(np.float64)
-        fused = latlrr_fuse(irs, chans, proj, self.levels)
+        if not isinstance(irs, list) and len(chans) == 3 and all(np.array_equal(chans[0], c) for c in chans[1:]):
+            # a gray image stored as RGB: the channels are fused independently, so one run gives all three
+            fused = latlrr_fuse(irs, chans[:1], proj, self.levels) * 3
+        else:
+            fused = latlrr_fuse(irs, chans, proj, self.levels)
         return stack_uint8([f * 255.0 for f in fused])
