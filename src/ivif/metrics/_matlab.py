@@ -393,6 +393,19 @@ def block_reduce(x: np.ndarray, block: int, fn: Literal["sum", "mean"]) -> np.nd
     return s / (block * block) if fn == "mean" else s
 
 
+# ------------------------------------------------------------------------------- row blocks
+#: Output rows per block where a metric's maps are computed block by block: a block's intermediate maps
+#: then stay in the CPU caches (element-wise chains over whole images are memory-bound, ~2x slower). Each
+#: map value is computed exactly as on the whole image; only the order of the final sums changes
+#: (~1e-16 relative). A 'valid' filter needs ``kernel - 1`` extra input rows per block.
+ROW_BLOCK = 48
+
+
+def row_blocks(n_rows: int, block: int = ROW_BLOCK) -> "list[tuple[int, int]]":
+    """``[(r0, r1), ...]`` covering ``0..n_rows`` in steps of ``block`` (one empty block if ``n_rows <= 0``)."""
+    return [(r0, min(r0 + block, n_rows)) for r0 in range(0, n_rows, block)] or [(0, 0)]
+
+
 # ------------------------------------------------------------------------------- feature cache
 # Per-image features (edge maps, filtered moments, CSF-filtered spectra) keyed by the image's content.
 # Evaluating many fused images against the same source pair (a benchmark grid) then analyses each
@@ -449,14 +462,20 @@ def _edge_strength_orientation(x: np.ndarray, exact_integers: bool = False) -> "
         sx, sy = filter2(QABF_H3[::-1, ::-1], x, "same"), filter2(QABF_H1[::-1, ::-1], x, "same")
     else:
         sx, sy = sobel_xy(x)
-    g = sx * sx
-    g += sy * sy
-    np.sqrt(g, out=g)
-    zero = sx == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.divide(sy, sx, out=np.ones_like(sx), where=~zero)
-    np.arctan(a, out=a)
-    a[zero] = np.pi / 2
+    g = np.empty_like(sx)
+    a = np.empty_like(sx)
+    for r0, r1 in row_blocks(sx.shape[0]):  # element-wise, block by block (cache-resident)
+        x_, y_ = sx[r0:r1], sy[r0:r1]
+        gb, ab = g[r0:r1], a[r0:r1]
+        np.multiply(x_, x_, out=gb)
+        gb += y_ * y_
+        np.sqrt(gb, out=gb)
+        zero = x_ == 0
+        ab.fill(1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(y_, x_, out=ab, where=~zero)
+        np.arctan(ab, out=ab)
+        ab[zero] = np.pi / 2
     return g, a
 
 
@@ -496,9 +515,17 @@ def qabf_edges(x: np.ndarray, exact_integers: bool = False) -> "tuple[np.ndarray
 def qabf_from_edges(eA: tuple, eB: tuple, eF: tuple) -> float:
     """Q^AB/F from the :func:`qabf_edges` of the two sources and the fused image."""
     (gA, aA), (gB, aB), (gF, aF) = eA, eB, eF
-    QAF = _edge_preservation(gA, aA, gF, aF)
-    QBF = _edge_preservation(gB, aB, gF, aF)
-    return float((QAF * gA + QBF * gB).sum() / (gA + gB).sum())
+    num = den = 0.0
+    for r0, r1 in row_blocks(gF.shape[0]):  # element-wise only: blocks keep the maps in cache
+        b = slice(r0, r1)
+        QAF = _edge_preservation(gA[b], aA[b], gF[b], aF[b])
+        QBF = _edge_preservation(gB[b], aB[b], gF[b], aF[b])
+        QAF *= gA[b]
+        QBF *= gB[b]
+        QAF += QBF
+        num += float(QAF.sum())
+        den += float((gA[b] + gB[b]).sum())
+    return float(num / den)
 
 
 def qabf_xydeas(pA: np.ndarray, pB: np.ndarray, pF: np.ndarray) -> float:

@@ -138,21 +138,11 @@ def _scd(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------- VIF
-#: Output rows per block of the row-blocked computations (VIF, SSIM, MEF-SSIM): a block's intermediate
-#: maps then stay in the CPU caches (the element-wise chains are memory-bound on whole images, ~2x slower);
-#: a 'valid' filter needs ``kernel - 1`` extra input rows per block (VIF's 17-tap scale uses 4x that).
-ROW_BLOCK = 48
-
-
-def _row_blocks(out_h: int, block: int) -> "list[tuple[int, int]]":
-    return [(r0, min(r0 + block, out_h)) for r0 in range(0, out_h, block)] or [(0, 0)]
-
-
 def vifp_mscale_multi(refs: "list[np.ndarray]", dist: np.ndarray) -> "list[float]":
     """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``) of each reference against one distorted image:
     4 scales, Gaussian windows of size ``2^(5-s)+1`` and sigma ``N/5``, ``'valid'`` filtering,
     sigma_nsq = 2. Inputs float64, 0..255. The distorted image's pyramid and moments are computed once,
-    each scale's maps in blocks of :data:`ROW_BLOCK` output rows (every value as on the whole image)."""
+    each scale's maps in blocks of :data:`ivif.metrics._matlab.ROW_BLOCK` output rows (every value as on the whole image)."""
     num = [0.0] * len(refs)
     den = [0.0] * len(refs)
     refs = [np.asarray(r, dtype=np.float64) for r in refs]
@@ -163,7 +153,7 @@ def vifp_mscale_multi(refs: "list[np.ndarray]", dist: np.ndarray) -> "list[float
         if scale > 1:
             refs = [ml.filter2(win, r, "valid")[::2, ::2] for r in refs]
             dist = ml.filter2(win, dist, "valid")[::2, ::2]
-        for r0, r1 in _row_blocks(dist.shape[0] - n + 1, max(ROW_BLOCK, 4 * (n - 1))):
+        for r0, r1 in ml.row_blocks(dist.shape[0] - n + 1, max(ml.ROW_BLOCK, 4 * (n - 1))):
             rows = slice(r0, r1 + n - 1)
             terms = _vif_terms([r[rows] for r in refs], dist[rows], win)
             for i, (tn, td) in enumerate(terms):
@@ -295,7 +285,7 @@ def ssim_matlab_means(a: np.ndarray, refs: "list[np.ndarray]", dynamic_range: fl
     """MATLAB's built-in ``ssim(A, ref)`` for each ``ref`` with default options: 11x11 Gaussian (sigma 1.5),
     ``'replicate'`` padding, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2``, ``C3 = C2 / 2``, mean of the
     full-size map. ``dynamic_range`` L is 1 for double inputs (MATLAB's default for the class), whatever
-    their scale. The maps are computed in blocks of :data:`ROW_BLOCK` rows of the images padded by 5
+    their scale. The maps are computed in blocks of :data:`ivif.metrics._matlab.ROW_BLOCK` rows of the images padded by 5
     replicated rows (every value as on the whole image); ``a``'s moments are shared by the references."""
     c1, c2 = (0.01 * dynamic_range) ** 2, (0.03 * dynamic_range) ** 2
     a = np.asarray(a, dtype=np.float64)
@@ -309,7 +299,7 @@ def ssim_matlab_means(a: np.ndarray, refs: "list[np.ndarray]", dynamic_range: fl
 
     ap, rps = pad(a), [pad(r) for r in refs]
     sums = [0.0] * len(refs)
-    for r0, r1 in _row_blocks(a.shape[0], ROW_BLOCK):
+    for r0, r1 in ml.row_blocks(a.shape[0], ml.ROW_BLOCK):
         rows = slice(r0, r1 + 10)
         A = ap[rows]
         mux = filt(A)
@@ -351,14 +341,14 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
     The reference loops over pixels; here the same sums are written as filtered moments (the desired
     structure vector is a weighted sum of the centred source patches, so its norm, mean and covariances
     follow from box/Gaussian-filtered products of the sources). The map is computed in blocks of
-    :data:`ROW_BLOCK` output rows (every value as on the whole image) and averaged."""
+    :data:`ivif.metrics._matlab.ROW_BLOCK` output rows (every value as on the whole image) and averaged."""
     xs = [np.asarray(x, dtype=np.float64) for x in seq]
     F = np.asarray(fused, dtype=np.float64)
     out_h, out_w = F.shape[0] - 10, F.shape[1] - 10
     if out_h <= 0 or out_w <= 0:
         return float(_mef_map(xs, F).mean())
     total = 0.0
-    for r0, r1 in _row_blocks(out_h, ROW_BLOCK):
+    for r0, r1 in ml.row_blocks(out_h, ml.ROW_BLOCK):
         total += float(_mef_map([x[r0 : r1 + 10] for x in xs], F[r0 : r1 + 10]).sum())
     return total / (out_h * out_w)
 

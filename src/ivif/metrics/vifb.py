@@ -226,24 +226,29 @@ def _ssim_moments(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _ssim_pair(ma: tuple, mb: tuple) -> float:
-    # ((2 ua ub + C1)(2 sab + C2)) / ((ua^2 + ub^2 + C1)(sa + sb + C2)), in place
+    # ((2 ua ub + C1)(2 sab + C2)) / ((ua^2 + ub^2 + C1)(sa + sb + C2)), in place, in blocks of output rows
+    # (the 'valid' filter of a block needs 10 more input rows; values as on the whole image)
     a, ua, ua2, siga = ma
     b, ub, ub2, sigb = mb
-    num = ua * ub
-    sab = ml.filter2(_SSIM_WIN, a * b, "valid")
-    sab -= num
-    num *= 2
-    num += _SSIM_C1
-    sab *= 2
-    sab += _SSIM_C2
-    num *= sab
-    den = ua2 + ub2
-    den += _SSIM_C1
-    sab = siga + sigb
-    sab += _SSIM_C2
-    den *= sab
-    num /= den
-    return float(num.mean())
+    total = 0.0
+    for r0, r1 in ml.row_blocks(ua.shape[0]):
+        o = slice(r0, r1)
+        num = ua[o] * ub[o]
+        sab = ml.filter2(_SSIM_WIN, a[r0 : r1 + 10] * b[r0 : r1 + 10], "valid")
+        sab -= num
+        num *= 2
+        num += _SSIM_C1
+        sab *= 2
+        sab += _SSIM_C2
+        num *= sab
+        den = ua2[o] + ub2[o]
+        den += _SSIM_C1
+        sab = siga[o] + sigb[o]
+        sab += _SSIM_C2
+        den *= sab
+        num /= den
+        total += float(num.sum())
+    return total / ua.size
 
 
 def _ssim(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
@@ -300,34 +305,41 @@ def _cb_contrast(x: np.ndarray) -> np.ndarray:
     _require_2d("Qcb", x)
     y = ml.apply_centered_response(_feature("nspec", x, _normalized_spectrum), _cb_csf(x.shape), x.shape)
     c = ml.filter2(_CB_G1, y, "same")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c /= ml.filter2(_CB_G2, y, "same")
-    c -= 1.0
-    np.abs(c, out=c)
-    c2 = c * c  # C^p / (C^q + Z) with p = 3, q = 2, written as products (np.power is slow)
-    c *= c2
-    c2 += _CB_Z
-    c /= c2
+    d = ml.filter2(_CB_G2, y, "same")
+    for r0, r1 in ml.row_blocks(c.shape[0]):  # element-wise, in place, block by block (cache-resident)
+        cb = c[r0:r1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cb /= d[r0:r1]
+        cb -= 1.0
+        np.abs(cb, out=cb)
+        c2 = cb * cb  # C^p / (C^q + Z) with p = 3, q = 2, written as products (np.power is slow)
+        cb *= c2
+        c2 += _CB_Z
+        cb /= c2
     return c
 
 
 def _qcb(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
     c1, c2, cf = (_feature("qcb", x, _cb_contrast) for x in (vi, ir, f))
     # lam1 q1 + lam2 q2 with lam_i = s_i / (s1 + s2), s_i = c_i^2 and q_i = min(c_i, cf) / max(c_i, cf)
-    # (= c_i/cf if c_i < cf else cf/c_i, NaN where both are 0 as there)
+    # (= c_i/cf if c_i < cf else cf/c_i, NaN where both are 0 as there); block by block (cache-resident)
+    total = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1, s2 = c1 * c1, c2 * c2
-        den = s1 + s2
-        q = np.minimum(c1, cf)
-        q /= np.maximum(c1, cf)
-        s1 /= den
-        s1 *= q
-        np.minimum(c2, cf, out=q)
-        q /= np.maximum(c2, cf)
-        s2 /= den
-        s2 *= q
-        s1 += s2
-    return float(s1.mean())
+        for r0, r1 in ml.row_blocks(cf.shape[0]):
+            a, b, g = c1[r0:r1], c2[r0:r1], cf[r0:r1]
+            s1, s2 = a * a, b * b
+            den = s1 + s2
+            q = np.minimum(a, g)
+            q /= np.maximum(a, g)
+            s1 /= den
+            s1 *= q
+            np.minimum(b, g, out=q)
+            q /= np.maximum(b, g)
+            s2 /= den
+            s2 *= q
+            s1 += s2
+            total += float(s1.sum())
+    return total / cf.size
 
 
 _CV_WIN = 16
@@ -345,22 +357,34 @@ def _cv_csf(shape: "tuple[int, int]") -> np.ndarray:
     return 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
 
 
+def _blockwise(make: Callable[[int, int], np.ndarray], n_rows: int, fn: str) -> np.ndarray:
+    """``block_reduce(map, 16, fn)`` of a map produced in row tiles ``make(r0, r1)`` (tiles of 3 x 16
+    rows, so every 16x16 block lies in one tile and is reduced as on the whole map; cache-resident)."""
+    tile = 3 * _CV_WIN
+    return np.concatenate([ml.block_reduce(make(r0, r1), _CV_WIN, fn) for r0, r1 in ml.row_blocks(n_rows, tile)])
+
+
 def _cv_features(x: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
     """Block saliency sum(G^5) over 16x16 blocks, and the CSF-filtered normalised image."""
     _require_2d("Qcv", x)
     n = _normalized(x)
     gx = ml.filter2(_CV_SOBEL_X, n, "same")
     gy = ml.filter2(_CV_SOBEL_X.T, n, "same")
-    g2 = gx * gx + gy * gy
-    lam = ml.block_reduce(g2 * g2 * np.sqrt(g2), _CV_WIN, "sum")  # G^alpha, alpha = 5
+
+    def saliency(r0: int, r1: int) -> np.ndarray:
+        a, b = gx[r0:r1], gy[r0:r1]
+        g2 = a * a + b * b
+        return g2 * g2 * np.sqrt(g2)  # G^alpha, alpha = 5
+
+    lam = _blockwise(saliency, x.shape[0], "sum")
     # the CSF filter is linear: filter(im - fused) = filter(im) - filter(fused)
     return lam, ml.apply_centered_response(_feature("nspec", x, _normalized_spectrum), _cv_csf(x.shape), x.shape)
 
 
 def _qcv(vi: np.ndarray, ir: np.ndarray, f: np.ndarray) -> float:
     (lam1, y1), (lam2, y2), (_, yf) = (_feature("qcv", x, _cv_features) for x in (vi, ir, f))
-    d1 = ml.block_reduce((y1 - yf) ** 2, _CV_WIN, "mean")
-    d2 = ml.block_reduce((y2 - yf) ** 2, _CV_WIN, "mean")
+    d1 = _blockwise(lambda r0, r1: (y1[r0:r1] - yf[r0:r1]) ** 2, yf.shape[0], "mean")
+    d2 = _blockwise(lambda r0, r1: (y2[r0:r1] - yf[r0:r1]) ** 2, yf.shape[0], "mean")
     return float((lam1 * d1 + lam2 * d2).sum() / (lam1 + lam2).sum())
 
 
