@@ -142,7 +142,7 @@ def vifp_mscale_multi(refs: "list[np.ndarray]", dist: np.ndarray) -> "list[float
     """Sheikh–Bovik pixel-domain VIF (``vifp_mscale.m``) of each reference against one distorted image:
     4 scales, Gaussian windows of size ``2^(5-s)+1`` and sigma ``N/5``, ``'valid'`` filtering,
     sigma_nsq = 2. Inputs float64, 0..255. The distorted image's pyramid and moments are computed once,
-    each scale's maps in blocks of :data:`ivif.metrics._matlab.ROW_BLOCK` output rows (every value as on the whole image)."""
+    each scale's maps in blocks of output rows (``_matlab.ROW_BLOCK``; every value as on the whole image)."""
     num = [0.0] * len(refs)
     den = [0.0] * len(refs)
     refs = [np.asarray(r, dtype=np.float64) for r in refs]
@@ -285,7 +285,7 @@ def ssim_matlab_means(a: np.ndarray, refs: "list[np.ndarray]", dynamic_range: fl
     """MATLAB's built-in ``ssim(A, ref)`` for each ``ref`` with default options: 11x11 Gaussian (sigma 1.5),
     ``'replicate'`` padding, ``C1 = (0.01 L)^2``, ``C2 = (0.03 L)^2``, ``C3 = C2 / 2``, mean of the
     full-size map. ``dynamic_range`` L is 1 for double inputs (MATLAB's default for the class), whatever
-    their scale. The maps are computed in blocks of :data:`ivif.metrics._matlab.ROW_BLOCK` rows of the images padded by 5
+    their scale. The maps are computed in blocks of rows (``_matlab.ROW_BLOCK``) of the images padded by 5
     replicated rows (every value as on the whole image); ``a``'s moments are shared by the references."""
     c1, c2 = (0.01 * dynamic_range) ** 2, (0.03 * dynamic_range) ** 2
     a = np.asarray(a, dtype=np.float64)
@@ -341,7 +341,7 @@ def mef_ssim(seq: "list[np.ndarray]", fused: np.ndarray) -> float:
     The reference loops over pixels; here the same sums are written as filtered moments (the desired
     structure vector is a weighted sum of the centred source patches, so its norm, mean and covariances
     follow from box/Gaussian-filtered products of the sources). The map is computed in blocks of
-    :data:`ivif.metrics._matlab.ROW_BLOCK` output rows (every value as on the whole image) and averaged."""
+    ``_matlab.ROW_BLOCK`` output rows (every value as on the whole image) and averaged."""
     xs = [np.asarray(x, dtype=np.float64) for x in seq]
     F = np.asarray(fused, dtype=np.float64)
     out_h, out_w = F.shape[0] - 10, F.shape[1] - 10
