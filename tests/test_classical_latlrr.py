@@ -201,7 +201,9 @@ def test_latlrr_bad_input(shared):
         create_method("latlrr", levels=True)
     with pytest.raises(IvifError):
         create_method("latlrr").fuse(np.zeros((20, 20), np.float32), np.zeros((20, 24), np.float32))
-    from ivif.methods.classical.latlrr import latlrr_fuse
+    from ivif.methods.classical.latlrr import latlrr_fuse, nuclear_norms
 
+    with pytest.raises(IvifError, match="N x 64 array"):
+        nuclear_norms(np.zeros((3, 8, 8)), 8)
     with pytest.raises(IvifError, match="2 IR channels for 3 visible"):
         latlrr_fuse([np.zeros((9, 9))] * 2, [np.zeros((9, 9))] * 3, _proj())
