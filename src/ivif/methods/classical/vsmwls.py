@@ -11,6 +11,13 @@ IR image, on [0, 1] data:
   MATLAB's ``\\`` reduces to the element-wise ``(M + lambda a b1) / (1 + lambda a)``, computed here directly
   (identical up to rounding, and no sparse factorisation needed);
 * the sum is saturated and rounded to 8 bits (``im2uint8``).
+
+How it is fast (~0.3 s per 640x480 RGB pair on one core): everything runs in float32 on contiguous
+single-channel planes (cache-friendlier than an ``HxWx4`` stack, ~30 % less time), the IR decomposition and
+saliency map are computed once for the three visible channels, the filters are OpenCV's (MATLAB's
+'symmetric' and 'replicate' paddings are BORDER_REFLECT and BORDER_REPLICATE), and the saliency map is a
+256-entry table lookup. Only the final ``im2uint8`` rounding is done in float64; on VIFB's 21 pairs 89 of
+the 12,672,576 8-bit output values differ from the float64 code, each by one level (rounding ties).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import gaussian_1d, gaussian_filter_matlab, guided_filter_f32, imfilter_sep, matlab_uint8
+from ._common import gaussian_1d, gaussian_filter_matlab, guided_filter_f32, matlab_uint8
 
 
 def gauss_filter(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -29,82 +36,107 @@ def gauss_filter(img: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter_matlab(img, size, sigma, mode="replicate")
 
 
-def _gauss_filter_f32(img: np.ndarray, sigma: float) -> np.ndarray:
-    # gauss_filter in float32 with OpenCV's replicate border (= MATLAB 'replicate'); symmetric kernel, so
-    # correlation and convolution agree
-    size = 2 * int(np.clip(np.floor(3 * sigma + 0.5), 0, 255)) + 1
-    k = gaussian_1d(size, sigma).astype(np.float32)
+def _gauss_f32(img: np.ndarray, size: int, sigma: float, border: int) -> np.ndarray:
+    # imfilter with fspecial('gaussian', size, sigma) in float32 on HxW or HxWxC (per channel); border is
+    # cv2.BORDER_REPLICATE ('replicate') or cv2.BORDER_REFLECT ('symmetric'). The kernel is symmetric, so
+    # OpenCV's correlation is MATLAB's. OpenCV reflects only once: a kernel wider than the image falls back
+    # to the MATLAB-padding helper.
     a = np.asarray(img, dtype=np.float32)
-    return cv2.sepFilter2D(a, cv2.CV_32F, k, k, borderType=cv2.BORDER_REPLICATE).reshape(a.shape)
+    if border == cv2.BORDER_REFLECT and size // 2 >= min(a.shape[:2]):
+        return gaussian_filter_matlab(a, size, sigma, mode="symmetric").astype(np.float32).reshape(a.shape)
+    k = gaussian_1d(size, sigma).astype(np.float32)
+    return cv2.sepFilter2D(a, cv2.CV_32F, k, k, borderType=border).reshape(a.shape)
+
+
+def _gauss_filter_f32(img: np.ndarray, sigma: float) -> np.ndarray:
+    # gauss_filter in float32
+    size = 2 * int(np.clip(np.floor(3 * sigma + 0.5), 0, 255)) + 1
+    return _gauss_f32(img, size, sigma, cv2.BORDER_REPLICATE)
 
 
 def rolling_guidance_filter(img: np.ndarray, sigma_s: float, sigma_r: float, iterations: int = 4) -> np.ndarray:
-    """Rolling guidance filter with a guided-filter step (``RollingGuidanceFilter_Guided.m``), float64.
+    """Rolling guidance filter with a guided-filter step (``RollingGuidanceFilter_Guided.m``); float32 out.
 
     ``sigma_s`` is both the Gaussian sigma of the start and the guided-filter radius (an integer in VIFB);
-    ``sigma_r**2`` is the guided filter's eps (image scale [0, 1]). The guided-filter iterations run in
-    float32 (8-bit output unchanged on VIFB's pairs, 3x faster than float64).
+    ``sigma_r**2`` is the guided filter's eps (image scale [0, 1]). Runs in float32 (agrees with float64 to
+    ~1e-6). ``img`` is ``HxW`` or ``HxWxC`` (channels filtered independently).
     """
     src = np.asarray(img, dtype=np.float32)
     res = _gauss_filter_f32(src, sigma_s)
     for _ in range(iterations):
         res = guided_filter_f32(res, src, int(sigma_s), sigma_r * sigma_r)
-    return res.astype(np.float64)
+    return res
 
 
 def decompose(img: np.ndarray, n_level: int = 4) -> list[np.ndarray]:
-    """VSMWLS multi-scale decomposition: ``n_level`` detail layers then the base layer (``L{1..n+1}``)."""
-    g = [np.asarray(img, dtype=np.float64)]
+    """VSMWLS multi-scale decomposition: ``n_level`` detail layers then the base layer (``L{1..n+1}``).
+
+    float32 ``HxW`` or ``HxWxC``; the layers sum back to the image (to float32 rounding).
+    """
+    g = [np.asarray(img, dtype=np.float32)]
     sigma_s = 2.0
     for _ in range(1, n_level):
         g.append(rolling_guidance_filter(g[-1], sigma_s, 0.05, 4))
         sigma_s *= 2.0
-    g.append(gauss_filter(g[-1], 2.0))
+    g.append(_gauss_filter_f32(g[-1], 2.0))
     return [g[k] - g[k + 1] for k in range(n_level)] + [g[-1]]
 
 
 def visual_weight_map(img: np.ndarray) -> np.ndarray:
     """Histogram-contrast saliency of an image in [0, 1] (``Visual_Weight_Map.m``), min-max scaled to [0, 1].
 
-    Each 8-bit level j gets ``sum_i count(i) |j - i|``; ``mat2gray`` then stretches the map.
+    Each 8-bit level j gets ``sum_i count(i) |j - i|``; ``mat2gray`` then stretches the map. float64.
     """
-    q = matlab_uint8(255.0 * np.asarray(img, dtype=np.float64)).astype(np.int64)
+    q = matlab_uint8(255.0 * np.asarray(img, dtype=np.float64)).astype(np.intp)
     count = np.bincount(q.ravel(), minlength=256).astype(np.float64)
     lv = np.arange(256, dtype=np.float64)
     table = np.abs(lv[:, None] - lv[None, :]) @ count
-    sal = table[q]
-    lo, hi = sal.min(), sal.max()
-    return (sal - lo) / (hi - lo) if hi > lo else sal
+    # mat2gray's min and max over the image are those over the levels present; stretching the 256-entry
+    # table first gives the same numbers as stretching the map.
+    used = table[count > 0]
+    lo, hi = used.min(), used.max()
+    if hi > lo:
+        table = (table - lo) / (hi - lo)
+    return table[q]
 
 
 def wls_detail(m: np.ndarray, b1: np.ndarray, b2: np.ndarray, lam: float = 0.01) -> np.ndarray:
     """Solution of ``Solve_Optimal.m``: minimise ``|D - M|^2 + lambda sum a_i (D - b1)^2`` per pixel.
 
     ``a = 1 / (|mean7x7(b2)| + 1e-6)`` (7x7 box mean, replicate padding) down-weights the IR detail where
-    the visible detail is strong.
+    the visible detail is strong. Computed in the dtype of ``b2`` (float32 or float64); ``b1`` may
+    broadcast against ``m`` and ``b2`` (``HxWx1`` against ``HxWxC``).
     """
-    box = np.full(7, 1.0 / 7.0)
-    a = 1.0 / (np.abs(imfilter_sep(b2, box, box, mode="replicate").reshape(b2.shape)) + 1e-6)
-    return (m + lam * a * b1) / (1.0 + lam * a)
+    b2 = np.asarray(b2)
+    b2 = b2 if b2.dtype in (np.float32, np.float64) else b2.astype(np.float64)
+    la = cv2.blur(b2, (7, 7), borderType=cv2.BORDER_REPLICATE).reshape(b2.shape)
+    np.abs(la, out=la)
+    la += b2.dtype.type(1e-6)
+    np.divide(b2.dtype.type(lam), la, out=la)  # lambda * a
+    out = la * b1
+    out += m
+    la += 1.0
+    out /= la
+    return out
 
 
-def _fuse_stack(x: np.ndarray) -> np.ndarray:
-    """Fuse channel 0 (IR) of ``HxWxC`` ``x`` with each of channels 1..C-1; returns ``HxWx(C-1)`` in [0, 1]."""
-    lay = decompose(x)  # all channels at once: the filters act per channel
-    w = np.stack([visual_weight_map(x[..., k]) for k in range(x.shape[2])], axis=2)
-    l1 = [l[..., :1] for l in lay]
-    l2 = [l[..., 1:] for l in lay]
-    w1, w2 = w[..., :1], w[..., 1:]
-    n = len(lay) - 1
-    fused = (0.5 + 0.5 * (w1 - w2)) * l1[n] + (0.5 + 0.5 * (w2 - w1)) * l2[n]
+def _fuse_channel(ir_layers: list[np.ndarray], ir_weight: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """``WLS_Fusion.m`` of the IR (its layers and saliency map given) with one visible channel ``vi``
+    (``HxW`` in [0, 1]); returns the ``im2uint8`` levels divided by 255 (float64)."""
+    l1, l2 = ir_layers, decompose(vi)
+    n = len(l2) - 1
+    d = ir_weight - visual_weight_map(vi).astype(np.float32)  # weight1 - weight2
+    d *= 0.5
+    fused = (0.5 + d) * l1[n]
+    fused += (0.5 - d) * l2[n]
     fused += np.where(np.abs(l1[0]) < np.abs(l2[0]), l2[0], l1[0])
     for i in range(n - 1, 0, -1):
-        b1 = np.broadcast_to(l1[i], l2[i].shape)
-        c = gaussian_filter_matlab((np.abs(b1) < np.abs(l2[i])).astype(np.float64), 13, 2.0, mode="symmetric")
-        c = c.reshape(b1.shape)  # OpenCV drops a single channel axis
-        m = c * l2[i] + (1.0 - c) * b1
-        fused += wls_detail(m, b1, l2[i])
-    return matlab_uint8(fused * 255.0) / 255.0
+        c = _gauss_f32((np.abs(l1[i]) < np.abs(l2[i])).astype(np.float32), 13, 2.0, cv2.BORDER_REFLECT)
+        m = l2[i] - l1[i]  # M = C L2 + (1 - C) L1 = L1 + C (L2 - L1)
+        m *= c
+        m += l1[i]
+        fused += wls_detail(m, l1[i], l2[i])
+    return matlab_uint8(fused.astype(np.float64) * 255.0) / 255.0
 
 
 @METHODS.register("vsmwls", aliases=("VSMWLS", "vsm_wls"), tags=("classical", "saliency"),
@@ -115,9 +147,12 @@ class VSMWLS(FusionMethod):
 
     display_name = "VSMWLS"
     family = "classical"
-    color = "native"  # VIFB fuses each VIS channel with the IR image; all channels are processed together
+    color = "native"  # VIFB fuses each VIS channel with the IR image; the IR side is computed once
 
     def _fuse(self, ir: np.ndarray, vi: np.ndarray) -> np.ndarray:
-        x = np.dstack([ir, vi]).astype(np.float64)  # IR, then the VIS channel(s)
-        out = _fuse_stack(x)
-        return out[..., 0] if vi.ndim == 2 else out
+        ir = np.ascontiguousarray(ir, dtype=np.float32)
+        ir_layers = decompose(ir)
+        ir_weight = visual_weight_map(ir).astype(np.float32)
+        chans = [vi] if vi.ndim == 2 else [vi[..., k] for k in range(vi.shape[2])]
+        out = [_fuse_channel(ir_layers, ir_weight, np.ascontiguousarray(c, dtype=np.float32)) for c in chans]
+        return out[0] if vi.ndim == 2 else np.stack(out, axis=2)
