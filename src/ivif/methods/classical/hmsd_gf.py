@@ -31,7 +31,7 @@ import numpy as np
 from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import _inv_box_count, matlab_round
+from ._common import _inv_box_count
 
 _N_LEVEL = 4
 _PS_BLOCK = 40  # PS.m: wS
@@ -84,9 +84,12 @@ def perceptual_saliency(img: np.ndarray) -> float:
 
     a = np.asarray(img, dtype=np.float64)
     # conv2(img, S, 'valid') with S and its transpose: the sign is irrelevant for the magnitude.
-    gx = cv2.filter2D(a, cv2.CV_64F, _SOBEL_X)[1:-1, 1:-1]
-    gy = cv2.filter2D(a, cv2.CV_64F, _SOBEL_X.T)[1:-1, 1:-1]
-    g2 = gx * gx + gy * gy  # g.^alpha with alpha = 2
+    gx = cv2.filter2D(a, cv2.CV_64F, _SOBEL_X)
+    gy = cv2.filter2D(a, cv2.CV_64F, _SOBEL_X.T)
+    gx *= gx
+    gy *= gy
+    gx += gy
+    g2 = gx[1:-1, 1:-1]  # g.^alpha with alpha = 2, 'valid' part
     core = a[1:-1, 1:-1]
     h, w = core.shape
     bs = _PS_BLOCK
@@ -252,8 +255,13 @@ def _fuse_channel(v01: np.ndarray, ir: _IRSide, lam: float) -> np.ndarray:
     mb += e1
     d1 = m1[0] - ml1[1]
     mb += np.where(np.abs(d1) < np.abs(ir.d1), ir.d1, d1)
-    # FI = max(min(round(MB * 275), 255), 0): the authors' output gain of 275/255.
-    return np.clip(matlab_round(mb.astype(np.float64) * 275.0), 0.0, 255.0)
+    # FI = max(min(round(MB * 275), 255), 0): the authors' output gain of 275/255. MATLAB's round (halves
+    # away from zero) equals floor(x + 0.5) for x >= 0, and both give <= 0 below, which the clip maps to 0.
+    fi = mb.astype(np.float64)
+    fi *= 275.0
+    fi += 0.5
+    np.floor(fi, out=fi)
+    return np.clip(fi, 0.0, 255.0, out=fi)
 
 
 def require_3x3(shape: tuple[int, ...], method: str) -> None:
