@@ -21,6 +21,7 @@ from scipy.signal import convolve2d
 import ivif
 from ivif.errors import InvalidImageError, MetricError, SizeMismatchError
 from ivif.metrics import get_profile
+from ivif.metrics.profiles import shared_intermediates
 from ivif.metrics import tang as T
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tno"
@@ -43,8 +44,9 @@ def _compute(n: str, names) -> "dict[tuple[str, str], float]":
     out = {}
     for m in METHODS:
         f = P.load(DATA / "fused" / m / f"{n}.png", "fused")
-        for k in names:
-            out[(m, k)] = P.metrics[k].fn(ir, vi, f)
+        with shared_intermediates():  # as ivif.evaluate: metrics share intermediates
+            for k in names:
+                out[(m, k)] = P.metrics[k].fn(ir, vi, f)
     return out
 
 

@@ -17,6 +17,7 @@ import pytest
 import ivif
 from ivif.errors import InvalidImageError, MetricError, SizeMismatchError
 from ivif.metrics import get_profile
+from ivif.metrics.profiles import shared_intermediates
 from ivif.metrics.vifb import VIFB_NAMES
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vifb"
@@ -53,8 +54,9 @@ def _compute_image(image: str) -> "dict[tuple[str, str], float]":
         fpath = mdir / f"{image}.jpg"
         if fpath.is_file():
             f = P.load(fpath, "fused")
-            for short, d in P.metrics.items():
-                out[(mdir.name, VIFB_NAMES[short])] = float(d.fn(ir, vi, f))
+            with shared_intermediates():  # as ivif.evaluate: metrics share per-channel intermediates
+                for short, d in P.metrics.items():
+                    out[(mdir.name, VIFB_NAMES[short])] = float(d.fn(ir, vi, f))
     return out
 
 
