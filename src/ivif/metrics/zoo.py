@@ -32,6 +32,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from ..errors import DependencyError, ImageReadError, MetricError
+from ._matlab import row_blocks
 from ._pyref import (
     check_pair,
     level_hist,
@@ -457,30 +458,35 @@ def qy(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
     mu_sq = [m * m for m in mu]
     var = [sep_correlate(z * z, kr, kc, "constant") - m2 for z, m2 in zip(imgs, mu_sq)]
 
-    def ssim_map(i: int, j: int) -> np.ndarray:
+    s12 = {(i, j): sep_correlate(imgs[i] * imgs[j], kr, kc, "constant") for i, j in ((0, 1), (0, 2), (1, 2))}
+
+    def ssim_map(i: int, j: int, b: slice) -> np.ndarray:
         # ((2 mu_i mu_j + C1)(2 s_ij + C2)) / ((mu_i^2 + mu_j^2 + C1)(var_i + var_j + C2)), in place
-        num = mu[i] * mu[j]
-        s12 = sep_correlate(imgs[i] * imgs[j], kr, kc, "constant")
-        s12 -= num
+        num = mu[i][b] * mu[j][b]
+        sij = s12[i, j][b] - num
         num *= 2
         num += 1e-4
-        s12 *= 2
-        s12 += 9e-4
-        num *= s12
-        den = mu_sq[i] + mu_sq[j]
+        sij *= 2
+        sij += 9e-4
+        num *= sij
+        den = mu_sq[i][b] + mu_sq[j][b]
         den += 1e-4
-        s12 = var[i] + var[j]
-        s12 += 9e-4
-        den *= s12
+        sij = var[i][b] + var[j][b]
+        sij += 9e-4
+        den *= sij
         num /= den
         return num
 
-    m1, m2, m3 = ssim_map(0, 1), ssim_map(0, 2), ssim_map(1, 2)
-    strong = (m1 >= 0.75).astype(np.float64)
-    lam = var[0] / (var[0] + var[1] + 1e-10)
-    # products with the 0/1 map (not np.where) so that a NaN in either branch propagates as in the reference
-    q = (lam * m2 + (1 - lam) * m3) * strong + np.maximum(m2, m3) * (1 - strong)
-    return float(np.mean(q))
+    total = 0.0
+    for r0, r1 in row_blocks(imgs[0].shape[0]):  # element-wise, in cache-resident blocks of rows
+        b = slice(r0, r1)
+        m1, m2, m3 = ssim_map(0, 1, b), ssim_map(0, 2, b), ssim_map(1, 2, b)
+        strong = (m1 >= 0.75).astype(np.float64)
+        lam = var[0][b] / (var[0][b] + var[1][b] + 1e-10)
+        # products with the 0/1 map (not np.where) so that a NaN in either branch propagates as in the reference
+        q = (lam * m2 + (1 - lam) * m3) * strong + np.maximum(m2, m3) * (1 - strong)
+        total += float(q.sum())
+    return total / imgs[0].size
 
 
 @lru_cache(maxsize=8)
@@ -515,35 +521,43 @@ def qcb(ir: np.ndarray, vi: np.ndarray, f: np.ndarray) -> float:
         zf = sfft.irfft2(sfft.rfft2(z) * sd, s=z.shape)
         c = sep_correlate(zf, g1n, g1, "constant")
         d = sep_correlate(zf, g2n, g2, "constant")
-        d += 1e-10
-        c /= d
-        c -= 1
-        np.abs(c, out=c)
-        c2 = c * c  # |C|^p / (|C|^q + Z) with p = 3, q = 2 (torch evaluates these powers as products)
-        c *= c2
-        c2 += 0.0001
-        c /= c2
+        for r0, r1 in row_blocks(c.shape[0]):  # element-wise, in place, in cache-resident blocks of rows
+            cb, db = c[r0:r1], d[r0:r1]
+            db += 1e-10
+            cb /= db
+            cb -= 1
+            np.abs(cb, out=cb)
+            c2 = cb * cb  # |C|^p / (|C|^q + Z) with p = 3, q = 2 (torch evaluates these powers as products)
+            cb *= c2
+            c2 += 0.0001
+            cb /= c2
         return c
 
     c1, c2, cf = (contrast_p(z) for z in imgs)
+    # a zero contrast makes the reference's masked sum (x/0)*0 = NaN; keep that behaviour
+    has_zero = not (np.all(cf) and np.all(c1) and np.all(c2))
+    total = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        q1 = np.where(c1 < cf, c1 / cf, cf / c1)
-        q2 = np.where(c2 < cf, c2 / cf, cf / c2)
-        if not (np.all(cf) and np.all(c1) and np.all(c2)):
-            # a zero contrast makes the reference's masked sum (x/0)*0 = NaN; keep that behaviour
-            m1 = (c1 < cf).astype(np.float64)
-            q1 = (c1 / cf) * m1 + (cf / c1) * (1 - m1)
-            m2 = (c2 < cf).astype(np.float64)
-            q2 = (c2 / cf) * m2 + (cf / c2) * (1 - m2)
-        s1 = c1 * c1
-        s2 = c2 * c2
-        den = s1 + s2
-        den += 1e-10
-        s1 *= q1
-        s2 *= q2
-        s1 += s2
-        s1 /= den
-    return float(np.mean(s1))
+        for r0, r1 in row_blocks(cf.shape[0]):
+            a, b, g = c1[r0:r1], c2[r0:r1], cf[r0:r1]
+            if has_zero:
+                m1 = (a < g).astype(np.float64)
+                q1 = (a / g) * m1 + (g / a) * (1 - m1)
+                m2 = (b < g).astype(np.float64)
+                q2 = (b / g) * m2 + (g / b) * (1 - m2)
+            else:
+                q1 = np.where(a < g, a / g, g / a)
+                q2 = np.where(b < g, b / g, g / b)
+            s1 = a * a
+            s2 = b * b
+            den = s1 + s2
+            den += 1e-10
+            s1 *= q1
+            s2 *= q2
+            s1 += s2
+            s1 /= den
+            total += float(s1.sum())
+    return total / cf.size
 
 
 # -------------------------------------------------------------------------------------- Qabf, Nabf
