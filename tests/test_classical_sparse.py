@@ -79,6 +79,11 @@ def test_omp_matches_sklearn(shared):
         ref = orthogonal_mp_gram(d.T @ d, d.T @ x, tol=eps * eps, norms_squared=(x * x).sum(axis=0))
         assert np.allclose(ours, ref, atol=1e-7 * np.abs(ref).max())
         assert np.all(np.linalg.norm(x - d @ ours, axis=0) <= eps + 1e-9)
+    # a cap on the atom count (ompbox's maxatoms) with chunks that do not divide the signal count
+    capped = omp_error(d, x, 0.1, max_atoms=5, chunk=7)
+    ref = orthogonal_mp_gram(d.T @ d, d.T @ x, n_nonzero_coefs=5)
+    assert np.array_equal(capped != 0, ref != 0) and np.allclose(capped, ref, atol=1e-9 * np.abs(ref).max())
+    assert omp_error(d, np.zeros((64, 0)), 0.1).shape == (256, 0)
 
 
 def test_omp_matches_sklearn_on_real_lowpass_patches(shared):
