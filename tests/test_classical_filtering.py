@@ -336,6 +336,11 @@ def test_vsmwls_float32_pipeline_matches_literal_float64():
         ref = _vsmwls_literal(ir.astype(np.float64), vi[..., k].astype(np.float64))
         d = np.abs(np.rint(out[..., k] * 255.0) - ref)
         assert (d > 0).mean() <= 1e-3 and d.mean() <= 5e-3, (k, (d > 0).sum(), d.max())
+    # a 6x9 image: the 13-tap mask Gaussian is wider than the image (MATLAB padding fallback)
+    rng = np.random.default_rng(5)
+    ir, vi = (np.round(rng.random((6, 9)) * 255) / 255 for _ in range(2))
+    out = create_method("vsmwls").fuse(ir, vi)
+    np.testing.assert_array_equal(np.rint(out * 255.0), _vsmwls_literal(ir, vi))
 
 
 # ----------------------------------------------------------------------------------- IFEVIP
