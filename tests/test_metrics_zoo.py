@@ -540,11 +540,11 @@ def test_shared_intermediates_do_not_change_values():
     """ivif.evaluate shares Sobel maps, SSIM's first scale and float conversions between metrics; each
     metric computed alone (no shared block) must give exactly the same value."""
     _torch()
-    from ivif.metrics.profiles import _SCOPES, shared, shared_intermediates
+    from ivif.metrics.profiles import _scopes, shared, shared_intermediates
 
     a, b, f = _smooth_u8(1), _smooth_u8(2), _smooth_u8(3)
     together = ivif.evaluate(a, b, f, profile="zoo")
-    assert not _SCOPES  # the block is closed and its store released
+    assert not _scopes()  # the block is closed and its store released
     for name, d in P.metrics.items():
         np.testing.assert_equal(d.fn(a, b, f), together[name], err_msg=name)
     # inside a block: one computation per (name, arrays); outside: computed afresh
@@ -560,3 +560,12 @@ def test_shared_intermediates_do_not_change_values():
         shared("t", work, b)
     shared("t", work, a)
     assert len(calls) == 3
+    # a block belongs to its thread: another thread computes afresh
+    import threading
+
+    with shared_intermediates():
+        shared("t", work, a)
+        th = threading.Thread(target=shared, args=("t", work, a))
+        th.start()
+        th.join()
+    assert len(calls) == 5

@@ -19,6 +19,7 @@ array objects; outside such a block every call computes afresh.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -107,10 +108,17 @@ def list_profiles() -> list[str]:
 
 
 # ------------------------------------------------------------------------ shared intermediates
-# One dict per active block, keyed on (name, id(array), ...). The block holds a reference to every array it
-# keyed on, so an id cannot be reused by another array while the block is alive; the block ends with one
-# evaluation, which bounds the memory to one pair's intermediates.
-_SCOPES: list[dict] = []
+# One dict per active block (per thread), keyed on (name, id(array), ...). The block holds a reference to
+# every array it keyed on, so an id cannot be reused by another array while the block is alive; the block
+# ends with one evaluation, which bounds the memory to one pair's intermediates.
+_LOCAL = threading.local()
+
+
+def _scopes() -> "list[dict]":
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    return stack
 
 
 @contextmanager
@@ -118,24 +126,26 @@ def shared_intermediates() -> Iterator[None]:
     """Within the block, :func:`shared` computes each intermediate once per (name, input arrays).
 
     The arrays passed to metrics must not be modified in place inside the block. Nested blocks share the
-    outermost block's store.
+    outermost block's store; each thread has its own.
     """
-    if _SCOPES:
+    scopes = _scopes()
+    if scopes:
         yield
         return
-    _SCOPES.append({})
+    scopes.append({})
     try:
         yield
     finally:
-        _SCOPES.pop().clear()
+        scopes.pop().clear()
 
 
 def shared(name: str, fn: Callable[..., Any], *arrays: Any) -> Any:
     """``fn(*arrays)``, computed once per :func:`shared_intermediates` block for the same ``name`` and the
     same array objects (identity, not content); computed afresh when no block is active."""
-    if not _SCOPES:
+    scopes = _scopes()
+    if not scopes:
         return fn(*arrays)
-    store = _SCOPES[-1]
+    store = scopes[-1]
     key = (name, *map(id, arrays))
     hit = store.get(key)
     if hit is None:
