@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..data.pairs import Pair
+from ..metrics.profiles import shared_intermediates
 
 # Methods built once per worker process and reused by all its tasks (weights load once).
 _METHODS: dict[tuple[str, str], Any] = {}
@@ -89,15 +90,18 @@ def run_task(task: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
                                "version": task["version"], "value": None, "status": "failed", "error": _err(exc),
                                "seconds": 0.0})
             continue
-        for m in task["metrics"]:
-            t1 = time.perf_counter()
-            try:
-                v, status, err = float(prof.metrics[m].fn(a, b, f)), "ok", None
-                if not np.isfinite(v):
-                    v, status, err = None, "failed", f"{m} is not finite for this image"
-            except Exception as exc:
-                v, status, err = None, "failed", _err(exc)
-            scores.append({**key, "image": pair.name, "metric": m, "profile": task["profile"],
-                           "version": task["version"], "value": v, "status": status, "error": err,
-                           "seconds": time.perf_counter() - t1})
+        # one evaluation per fused image, as ivif.evaluate does: intermediates shared by several metrics
+        # (gradients, moments, pyramids) are computed once; each metric's time still counts its first use
+        with shared_intermediates():
+            for m in task["metrics"]:
+                t1 = time.perf_counter()
+                try:
+                    v, status, err = float(prof.metrics[m].fn(a, b, f)), "ok", None
+                    if not np.isfinite(v):
+                        v, status, err = None, "failed", f"{m} is not finite for this image"
+                except Exception as exc:
+                    v, status, err = None, "failed", _err(exc)
+                scores.append({**key, "image": pair.name, "metric": m, "profile": task["profile"],
+                               "version": task["version"], "value": v, "status": status, "error": err,
+                               "seconds": time.perf_counter() - t1})
     return fusions, scores
