@@ -160,6 +160,14 @@ def _inv_box_count(h: int, w: int, r: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def inv_box_count_f32(h: int, w: int, r: int) -> np.ndarray:
+    """float32 ``1 / (in-image pixels of each clipped (2r+1)^2 window)`` for ``h x w`` images (read-only)."""
+    inv = _inv_box_count(h, w, r).astype(np.float32)
+    inv.flags.writeable = False
+    return inv
+
+
 def _box_count(h: int, w: int, r: int) -> np.ndarray:
     return 1.0 / _inv_box_count(h, w, r)
 

@@ -31,7 +31,7 @@ import numpy as np
 from ...errors import InvalidImageError
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import _inv_box_count
+from ._common import inv_box_count_f32
 
 _N_LEVEL = 4
 _PS_BLOCK = 40  # PS.m: wS
@@ -153,7 +153,7 @@ def lambda_from_ratio(rs: float) -> float:
 def _self_guided_f32(img: np.ndarray, r: int, eps: tuple[float, ...]) -> list[np.ndarray]:
     """Self-guided filter (``guidedfilter(I, I, r, eps)`` of VIFB, clipped-window means) of a float32
     ``HxW`` image for each regulariser in ``eps`` (the window statistics are computed once)."""
-    inv_n = _inv_count_f32(img.shape[0], img.shape[1], r)
+    inv_n = inv_box_count_f32(img.shape[0], img.shape[1], r)
     k = (2 * r + 1, 2 * r + 1)
 
     def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -180,12 +180,6 @@ def _self_guided_f32(img: np.ndarray, r: int, eps: tuple[float, ...]) -> list[np
         out.append(q)
     return out
 
-
-@functools.lru_cache(maxsize=16)
-def _inv_count_f32(h: int, w: int, r: int) -> np.ndarray:
-    inv = _inv_box_count(h, w, r).astype(np.float32)
-    inv.flags.writeable = False
-    return inv
 
 
 def _decompose_f32(img01: np.ndarray) -> tuple[list, list]:
@@ -224,37 +218,11 @@ def _ir_side(img01: np.ndarray) -> _IRSide:
 def _fuse_channel(v01: np.ndarray, ir: _IRSide, lam: float) -> np.ndarray:
     # The authors' fusion of one float32 [0, 1] visible channel with the infrared side; returns the 8-bit
     # levels (float64).
-    from .hybrid_msd import _gauss  # MATLAB 'symmetric' Gaussian imfilter in float32
+    from .hybrid_msd import _gauss, blend_large_scales  # float32 MATLAB 'symmetric' Gaussian; the blend
 
     m1, ml1 = _decompose_f32(v01)
-    sigma_b = 2.0 * 2.0 * 2.0**_N_LEVEL  # 2 * sigma0 after the decomposition loop (sigma 2, k 2): 64
-    wb = int(np.floor(3 * sigma_b))
-    atan_l = np.float32(np.arctan(lam))
-    # MB = base blend + sum_j C_j (E2 + D2) + (1 - C_j)(E1 + D1) + finest selections, and E + D = M{j-1} - M{j}
-    # per source, so the visible bands telescope: MB = M1{2} + Cb (M2{5} - M1{5}) + sum_j C_j (band2 - band1).
-    mb = m1[1].copy()
-    for j in range(_N_LEVEL, 1, -1):
-        rj = np.abs(ml1[j] - m1[j])
-        np.subtract(ir.e_abs[j], rj, out=rj)
-        np.maximum(rj, 0.0, out=rj)
-        # MATLAB divides by max(R) even when it is 0 (all-NaN weights, a white image); no infrared excess
-        # anywhere means no infrared dominance, P = 0 (never the case on the VIFB pairs).
-        rmax = float(rj.max())
-        if rmax > 0:
-            rj *= np.float32(lam / rmax)
-            c = np.arctan(rj, out=rj)
-            c /= atan_l
-        else:
-            c = np.zeros_like(rj)
-        if j == _N_LEVEL:
-            base = ir.m[j] - m1[j]
-            base *= _gauss(c, 2 * wb + 1, sigma_b)
-            mb += base
-        c = _gauss(c, 7, 1.0)  # sigma_c = sigma_t = 1 -> 7x7
-        band = ir.band[j] - m1[j - 1]
-        band += m1[j]
-        band *= c
-        mb += band
+    # MB = base blend + sum_j C_j (E2 + D2) + (1 - C_j)(E1 + D1) + finest selections (see blend_large_scales)
+    mb = blend_large_scales(m1, ml1, ir.m, ir.e_abs, ir.band, lam)
     e1 = ml1[1] - m1[1]
     c11 = _gauss((np.abs(e1) < ir.e_abs[1]).astype(np.float32), 7, 1.0)
     e1 += c11 * (ir.e1 - e1)

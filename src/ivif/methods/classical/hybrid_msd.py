@@ -250,37 +250,53 @@ def _ir_side(layers: tuple[list, list]) -> _IRSide:
     return _IRSide(m, e_abs, band, b[1] - m[1], d1, np.abs(d1))
 
 
-def _fuse_channel(vi: np.ndarray, ir: _IRSide) -> np.ndarray:
-    # One visible channel (float32 0..255) with the infrared: Hybrid_MSD's fusion rule, float32, unclipped.
-    m1, b1 = _decompose(vi)
-    sigma_b = 2.0 * 2.0 * 2.0**_N_LEVEL  # 2 * sigma0 after the decomposition loop
+def blend_large_scales(m1: list, s1: list, ir_m: list, ir_e_abs: list, ir_band: list, lam: float) -> np.ndarray:
+    """Zhou et al.'s infrared-dominance blend of scales 2..4 (shared by Hybrid_MSD and HMSD_GF), float32.
+
+    ``m1``/``s1``: the visible channel's Gaussian and edge-preserving (bilateral or guided) smoothings per
+    level; ``ir_m``, ``ir_e_abs`` (``|s - m|`` per level), ``ir_band`` (``m{j-1} - m{j}``): the infrared's.
+    Weights ``C_j = atan(lam R_j / max R_j) / atan(lam)`` with ``R_j = max(|E2_j| - |E1_j|, 0)``, smoothed
+    by a 7x7 Gaussian (sigma 1); the base uses ``C_4`` smoothed by a Gaussian of sigma 64. Since
+    ``E{j} + D{j} = M{j-1} - M{j}`` per source, the visible bands telescope and the result is
+    ``m1[1] + Cb (ir_m[4] - m1[4]) + sum_j C_j (ir_band[j] - m1[j-1] + m1[j])`` (MATLAB's ``M1{2} + ...``;
+    the finest scale is added by the caller).
+    """
+    sigma_b = 2.0 * 2.0 * 2.0**_N_LEVEL  # 2 * sigma0 after the decomposition loop (sigma 2, k 2): 64
     wb = int(np.floor(3 * sigma_b))
-    atan_l = np.float32(np.arctan(_LAMBDA))
-    # MF = base blend + sum over j of [C_j E2 + (1 - C_j) E1] + [C_j D2 + (1 - C_j) D1]; with
-    # E{j} + D{j} = M{j-1} - M{j} the visible bands telescope to M1{1} - M1{5}, leaving
-    # MF = M1{2} + Cb (M2{5} - M1{5}) + sum_j C_j (band2_j - band1_j) + the finest-scale selections.
-    mf = m1[1].copy()
+    atan_l = np.float32(np.arctan(lam))
+    out = m1[1].copy()
     for j in range(_N_LEVEL, 1, -1):
-        r = cv2.absdiff(b1[j], m1[j])
-        np.subtract(ir.e_abs[j], r, out=r)
+        r = cv2.absdiff(s1[j], m1[j])
+        np.subtract(ir_e_abs[j], r, out=r)
         np.maximum(r, 0.0, out=r)
-        # MATLAB divides by max(R) even when it is 0 (NaN weights); P = 0 then (see hmsd_gf.py).
+        # MATLAB divides by max(R) even when it is 0 (all-NaN weights, a white image); no infrared excess
+        # anywhere means no infrared dominance, P = 0 (never the case on the VIFB pairs).
         rmax = float(r.max())
         if rmax > 0:
-            r *= np.float32(_LAMBDA / rmax)
+            r *= np.float32(lam / rmax)
             c = np.arctan(r, out=r)
             c /= atan_l
         else:
             c = np.zeros_like(r)
         if j == _N_LEVEL:
-            base = ir.m[j] - m1[j]
+            base = ir_m[j] - m1[j]
             base *= _gauss(c, 2 * wb + 1, sigma_b)
-            mf += base
-        c = _gauss(c, 7, 1.0)
-        band = ir.band[j] - m1[j - 1]
+            out += base
+        c = _gauss(c, 7, 1.0)  # sigma_c = sigma_t = 1 -> 7x7
+        band = ir_band[j] - m1[j - 1]
         band += m1[j]
         band *= c
-        mf += band
+        out += band
+    return out
+
+
+def _fuse_channel(vi: np.ndarray, ir: _IRSide) -> np.ndarray:
+    # One visible channel (float32 0..255) with the infrared: Hybrid_MSD's fusion rule, float32, unclipped.
+    m1, b1 = _decompose(vi)
+    # MF = base blend + sum over j of [C_j E2 + (1 - C_j) E1] + [C_j D2 + (1 - C_j) D1]; with
+    # E{j} + D{j} = M{j-1} - M{j} the visible bands telescope to M1{1} - M1{5}, leaving
+    # MF = M1{2} + Cb (M2{5} - M1{5}) + sum_j C_j (band2_j - band1_j) + the finest-scale selections.
+    mf = blend_large_scales(m1, b1, ir.m, ir.e_abs, ir.band, _LAMBDA)
     # Small scale: sigma 0.2 gives a 1x1 Gaussian (w = floor(0.6) = 0), i.e. plain max-abs selection.
     e1 = b1[1] - m1[1]
     mf += np.where(np.abs(e1) < ir.e_abs[1], ir.e1, e1)

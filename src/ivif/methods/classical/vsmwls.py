@@ -24,14 +24,12 @@ most 8 where the finest layer's max-|.| selection flips between near-equal detai
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
 from ...registry import METHODS
 from ..base import FusionMethod
-from ._common import _inv_box_count, gaussian_1d, gaussian_filter_matlab, matlab_uint8
+from ._common import gaussian_1d, gaussian_filter_matlab, inv_box_count_f32, matlab_uint8
 
 
 def gauss_filter(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -72,7 +70,7 @@ def rolling_guidance_filter(img: np.ndarray, sigma_s: float, sigma_r: float, ite
                          for k in range(src.shape[2])], axis=2)
     r = int(sigma_s)
     k = (2 * r + 1, 2 * r + 1)
-    inv_n = _inv_count_f32(src.shape[0], src.shape[1], r)
+    inv_n = inv_box_count_f32(src.shape[0], src.shape[1], r)
 
     def mean(x: np.ndarray, out: np.ndarray) -> np.ndarray:
         cv2.boxFilter(x, cv2.CV_32F, k, dst=out, normalize=False, borderType=cv2.BORDER_CONSTANT)
@@ -105,13 +103,6 @@ def rolling_guidance_filter(img: np.ndarray, sigma_s: float, sigma_r: float, ite
         res, q = q, res  # the old guide's buffer takes the next output
     return res
 
-
-@functools.lru_cache(maxsize=16)
-def _inv_count_f32(h: int, w: int, r: int) -> np.ndarray:
-    # 1 / number of in-image pixels of each clipped (2r+1)^2 window, float32
-    inv = _inv_box_count(h, w, r).astype(np.float32)
-    inv.flags.writeable = False
-    return inv
 
 
 def decompose(img: np.ndarray, n_level: int = 4) -> list[np.ndarray]:
